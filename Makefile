@@ -1,0 +1,113 @@
+# chatd build. Every source under src/<layer>/ is found by wildcard, so a new
+# file needs no edit here. `make SAN=1 ...` builds and runs under ASan+UBSan
+# in its own build directory.
+
+CXX      ?= g++
+CXXFLAGS ?= -O2 -g
+SAN      ?=
+BUILD    ?= build$(if $(SAN),/san,)
+
+WARN     := -Wall -Wextra -Wpedantic
+DEPFLAGS := -MMD -MP
+SIMDJSON := $(shell pkg-config --cflags --libs simdjson 2>/dev/null || echo -lsimdjson)
+ALLFLAGS := -std=c++20 $(WARN) $(CXXFLAGS) -Isrc
+ifeq ($(SAN),1)
+ALLFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDSAN    := -fsanitize=address,undefined
+endif
+
+# LAYERS narrows the build to some layers, e.g. `make LAYERS="base codec ws"
+# BUILD=build/ws unit` while other layers are mid-change.
+LAYERS     ?= base codec net http ws chat app
+LIB_SRCS   := $(filter-out src/app/main.cc,$(wildcard $(LAYERS:%=src/%/*.cc)))
+LIB_OBJS   := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o)
+TEST_SRCS  := $(wildcard $(LAYERS:%=tests/%/*_test.cc))
+TEST_OBJS  := $(TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
+BENCH_SRCS := $(wildcard bench/micro/*.cc)
+BENCH_OBJS := $(BENCH_SRCS:%.cc=$(BUILD)/obj/%.o)
+LOAD_SRCS  := $(wildcard bench/load/*.cc)
+LOAD_OBJS  := $(LOAD_SRCS:%.cc=$(BUILD)/obj/%.o)
+FUZZ_SRCS  := $(wildcard fuzz/*_fuzz.cc)
+FUZZ_NAMES := $(FUZZ_SRCS:fuzz/%_fuzz.cc=%)
+
+PYTHON ?= /usr/bin/python3
+
+.PHONY: all deps run test unit integration browser fuzz-replay fuzz fuzz-ci bench format format-check clean install
+
+all: $(BUILD)/chatd $(BUILD)/unit_tests
+
+deps:
+	@scripts/install-deps.sh
+
+run: deps $(BUILD)/chatd
+	$(BUILD)/chatd --port 8080
+
+$(BUILD)/obj/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALLFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/libchatd.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/chatd: $(BUILD)/obj/src/app/main.o $(BUILD)/libchatd.a
+	$(CXX) $(LDSAN) -o $@ $^ $(SIMDJSON)
+
+$(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/libchatd.a
+	$(CXX) $(LDSAN) -o $@ $^ -lgtest -lgmock -lgtest_main $(SIMDJSON) -pthread
+
+$(BUILD)/micro_bench: $(BENCH_OBJS) $(BUILD)/libchatd.a
+	$(CXX) -o $@ $^ -lbenchmark -lbenchmark_main $(SIMDJSON) -pthread
+
+$(BUILD)/chat_load: $(LOAD_OBJS) $(BUILD)/libchatd.a
+	$(CXX) $(LDSAN) -o $@ $^ $(SIMDJSON)
+
+# Each fuzz target also builds with g++ against a replay main, so its seed
+# corpus runs as a plain regression test (and under SAN=1).
+$(BUILD)/fuzz/%_replay: $(BUILD)/obj/fuzz/%_fuzz.o $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/libchatd.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDSAN) -o $@ $^ $(SIMDJSON)
+
+unit: deps $(BUILD)/unit_tests
+	$(BUILD)/unit_tests --gtest_brief=1
+
+fuzz-replay: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%_replay)
+	@set -e; for n in $(FUZZ_NAMES); do $(BUILD)/fuzz/$${n}_replay fuzz/corpus/$$n; done
+
+integration: deps $(BUILD)/chatd $(BUILD)/chat_load
+	CHATD_BIN=$(abspath $(BUILD)/chatd) CHAT_LOAD_BIN=$(abspath $(BUILD)/chat_load) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+browser: deps $(BUILD)/chatd
+	@if [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then \
+	  CHATD_BIN=$(abspath $(BUILD)/chatd) node --test tests/browser/; fi
+
+test: deps
+	$(MAKE) --no-print-directory unit fuzz-replay integration browser
+
+# libFuzzer builds need clang; FUZZ_SECONDS bounds each target's run.
+FUZZ_SECONDS ?= 60
+FUZZ_CXX     ?= clang++-14
+FUZZ_FLAGS   := -std=c++20 -O1 -g -Isrc -fsanitize=fuzzer,address,undefined
+$(BUILD)/libfuzz/%: fuzz/%_fuzz.cc $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(SIMDJSON)
+
+fuzz: $(FUZZ_NAMES:%=$(BUILD)/libfuzz/%)
+	@set -e; for n in $(FUZZ_NAMES); do mkdir -p $(BUILD)/corpus/$$n; \
+	  $(BUILD)/libfuzz/$$n -max_total_time=$(FUZZ_SECONDS) $(BUILD)/corpus/$$n fuzz/corpus/$$n; done
+
+bench: deps $(BUILD)/micro_bench $(BUILD)/chat_load $(BUILD)/chatd
+	$(BUILD)/micro_bench --benchmark_min_time=0.2
+	scripts/loadtest.sh --short
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(LOAD_OBJS:.o=.d) $(BUILD)/obj/src/app/main.d

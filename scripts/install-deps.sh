@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what building, testing and benchmarking chatd need, from Debian's
+# (or Ubuntu's) packages and, for the browser tests, the npm registry.
+# Idempotent and quiet when everything is already there; uses sudo when not root.
+# Usage: scripts/install-deps.sh [--check]   (--check: only report, exit 1 if missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  g++ make pkg-config git
+  libsimdjson-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
+  clang-14 libclang-rt-14-dev clang-format
+  python3 python3-websockets python3-pytest
+  chromium
+  nginx-light openssl systemd
+)
+
+missing=()
+# Node may come from another source (NodeSource bundles npm): ask for the
+# commands, and only fall back to Debian's packages when they are absent.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${1:-}" = "--check" ]; then
+  [ ${#missing[@]} -eq 0 ] || { echo "missing: ${missing[*]}"; exit 1; }
+  exit 0
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "install-deps: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# The browser tests' npm packages, pinned by tests/browser/package-lock.json.
+if [ -f tests/browser/package-lock.json ] && [ ! -d tests/browser/node_modules ]; then
+  echo "install-deps: npm ci in tests/browser" >&2
+  (cd tests/browser && npm ci --silent --no-audit --no-fund) >&2
+fi
