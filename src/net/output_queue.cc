@@ -1,0 +1,150 @@
+#include "net/output_queue.h"
+
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "net/socket.h"
+
+namespace chatd {
+
+struct OutputQueue::Entries {
+  uint32_t cap;  // a power of two, so indices wrap with a mask
+  uint32_t head;
+};
+
+OutputQueue::Entries* OutputQueue::alloc_entries(uint32_t cap) {
+  void* p = std::malloc(sizeof(uint64_t) + size_t{cap} * sizeof(Block*));
+  if (!p) std::abort();
+  static_assert(sizeof(uint64_t) % alignof(Block*) == 0);
+  return static_cast<Entries*>(p);
+}
+
+Block** OutputQueue::slots() const {
+  static_assert(sizeof(Entries) == sizeof(uint64_t));
+  return reinterpret_cast<Block**>(reinterpret_cast<char*>(entries_) + sizeof(Entries));
+}
+uint32_t OutputQueue::cap() const {
+  return entries_ ? entries_->cap : 0;
+}
+uint32_t& OutputQueue::head() {
+  return entries_->head;
+}
+
+OutputQueue::OutputQueue(OutputQueue&& o) noexcept
+    : entries_(std::exchange(o.entries_, nullptr)),
+      bytes_(std::exchange(o.bytes_, 0)),
+      count_(std::exchange(o.count_, 0)),
+      offset_(std::exchange(o.offset_, 0)) {}
+
+OutputQueue& OutputQueue::operator=(OutputQueue&& o) noexcept {
+  if (this != &o) {
+    clear();
+    entries_ = std::exchange(o.entries_, nullptr);
+    bytes_ = std::exchange(o.bytes_, 0);
+    count_ = std::exchange(o.count_, 0);
+    offset_ = std::exchange(o.offset_, 0);
+  }
+  return *this;
+}
+
+void OutputQueue::grow() {
+  uint32_t old_cap = cap();
+  uint32_t new_cap = old_cap ? old_cap * 2 : kMinEntries;
+  Entries* e = alloc_entries(new_cap);
+  e->cap = new_cap;
+  e->head = 0;
+  Block** dst = reinterpret_cast<Block**>(reinterpret_cast<char*>(e) + sizeof(Entries));
+  // Unroll the ring into the front of the new array, oldest first.
+  for (uint32_t i = 0; i < count_; ++i) dst[i] = slots()[(head() + i) & (old_cap - 1)];
+  std::free(entries_);
+  entries_ = e;
+}
+
+void OutputQueue::push(BlockRef block) {
+  if (!block || block->size() == 0) return;
+  if (count_ == cap()) grow();
+  slots()[(head() + count_) & (cap() - 1)] = block.get();
+  bytes_ += block->size();
+  ++count_;
+  block.release();
+}
+
+void OutputQueue::pop_front() {
+  Block* b = slots()[head()];
+  head() = (head() + 1) & (cap() - 1);
+  --count_;
+  offset_ = 0;
+  block_release(b);
+  if (count_ == 0) {
+    head() = 0;
+    if (cap() > kKeepEntries) {
+      std::free(entries_);
+      entries_ = nullptr;
+    }
+  }
+}
+
+FlushResult OutputQueue::flush(int fd, size_t budget) {
+  FlushResult res;
+  while (count_ > 0 && res.written < budget) {
+    iovec iov[kMaxIov];
+    int n = 0;
+    size_t asked = 0;
+    const size_t room = budget - res.written;
+    const uint32_t mask = cap() - 1;
+    for (uint32_t i = 0; i < count_ && n < kMaxIov && asked < room; ++i) {
+      const Block* b = slots()[(head() + i) & mask];
+      size_t skip = (i == 0) ? offset_ : 0;
+      size_t len = std::min(b->size() - skip, room - asked);
+      iov[n++] = {const_cast<char*>(b->data() + skip), len};
+      asked += len;
+    }
+    long r = writev_some(fd, iov, n);
+    if (r < 0) {
+      if (r == -EAGAIN || r == -EWOULDBLOCK) {
+        res.would_block = true;
+      } else {
+        res.error = r;
+      }
+      return res;
+    }
+    size_t sent = static_cast<size_t>(r);
+    res.written += sent;
+    bytes_ -= sent;
+    // Retire every block the write finished; the last may be partly sent.
+    while (sent > 0) {
+      Block* b = slots()[head()];
+      size_t left = b->size() - offset_;
+      if (sent < left) {
+        offset_ += static_cast<uint32_t>(sent);
+        break;
+      }
+      sent -= left;
+      pop_front();
+    }
+    if (static_cast<size_t>(r) < asked) {
+      res.would_block = true;
+      return res;
+    }
+  }
+  return res;
+}
+
+void OutputQueue::clear() {
+  while (count_ > 0) pop_front();
+  std::free(entries_);
+  entries_ = nullptr;
+  bytes_ = 0;
+  offset_ = 0;
+}
+
+size_t OutputQueue::memory_bytes() const {
+  return entries_ ? sizeof(Entries) + size_t{cap()} * sizeof(Block*) : 0;
+}
+
+}  // namespace chatd

@@ -1,0 +1,92 @@
+// OutputQueue: one connection's unsent output, a FIFO of shared blocks.
+//
+// Each entry is one reference to an immutable Block (base/block.h); a
+// broadcast pushes the same block into every member's queue, so a message is
+// encoded once and never copied per recipient. `offset_` is how much of the
+// first block the socket has already taken.
+//
+//   entries (ring of Block*, cap a power of two, in one heap array)
+//   [ head | ... | head+count-1 ]
+//     ^ first block: bytes [offset_, size) still unsent
+//
+// Ownership: the queue owns one reference per entry and drops it the moment
+// its last byte is written (or on clear()). It does not own the fd.
+//
+// Memory: a queue that never held anything owns no heap. The entry array
+// starts at kMinEntries on the first push and doubles when full; it is kept
+// when the queue drains as long as it is at most kKeepEntries, so steady-state
+// pushes never allocate, and freed when it drains after growing past that,
+// so a connection that was once a slow consumer does not keep a large array
+// for the rest of its life. Head and capacity live in the array's header, to
+// keep this struct at 24 bytes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "base/block.h"
+
+namespace chatd {
+
+struct FlushResult {
+  size_t written = 0;        // bytes the socket accepted during this call
+  bool would_block = false;  // the socket is full: wait for EPOLLOUT
+  long error = 0;            // -errno of a failed send (-EPIPE, -ECONNRESET...), else 0
+};
+
+class OutputQueue {
+ public:
+  // Blocks gathered into one writev.
+  static constexpr int kMaxIov = 64;
+  static constexpr uint32_t kMinEntries = 8;
+  static constexpr uint32_t kKeepEntries = 64;
+
+  OutputQueue() = default;
+  OutputQueue(OutputQueue&& o) noexcept;
+  OutputQueue& operator=(OutputQueue&& o) noexcept;
+  OutputQueue(const OutputQueue&) = delete;
+  OutputQueue& operator=(const OutputQueue&) = delete;
+  ~OutputQueue() { clear(); }
+
+  // Appends a block, taking over the caller's reference. A null or empty
+  // block is dropped, as there is nothing to send.
+  void push(BlockRef block);
+
+  // Unsent bytes, for the slow-consumer limit.
+  size_t bytes() const { return bytes_; }
+  bool empty() const { return count_ == 0; }
+  // Blocks still queued (the first may be partly sent).
+  size_t blocks() const { return count_; }
+
+  // Sends queued bytes to `fd`, up to `budget` bytes, one writev of up to
+  // kMaxIov blocks at a time, until the queue is empty, the budget is spent,
+  // or the socket is full. A short write counts as full (would_block): the
+  // kernel took all it had room for, and asking again would only return
+  // EAGAIN. Each block is released as soon as its last byte is written. On
+  // an error the unsent blocks stay queued; the caller closes and clear()s.
+  FlushResult flush(int fd, size_t budget);
+
+  // Releases every queued block and the entry array.
+  void clear();
+
+  // Heap bytes held by the entry array (blocks not counted: they are shared).
+  size_t memory_bytes() const;
+
+ private:
+  struct Entries;  // header {cap, head} followed by cap Block* slots
+  static Entries* alloc_entries(uint32_t cap);
+  Block** slots() const;
+  uint32_t cap() const;
+  uint32_t& head();
+  void grow();
+  void pop_front();
+
+  Entries* entries_ = nullptr;
+  size_t bytes_ = 0;
+  uint32_t count_ = 0;
+  uint32_t offset_ = 0;
+};
+
+static_assert(sizeof(OutputQueue) <= 24, "one per connection: keep it small");
+
+}  // namespace chatd
