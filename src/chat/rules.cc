@@ -1,0 +1,74 @@
+#include "chat/rules.h"
+
+#include "codec/utf8.h"
+
+namespace chatd {
+
+bool is_unicode_space(char32_t cp) {
+  if (cp <= 0x20) return cp == 0x20 || (cp >= 0x09 && cp <= 0x0D);
+  if (cp < 0x85) return false;
+  return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
+         cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+bool is_control_char(char32_t cp) {
+  return cp <= 0x1F || (cp >= 0x7F && cp <= 0x9F);
+}
+
+namespace {
+
+// Code point ending at s[end) (s valid UTF-8, end > 0); sets start to its first byte.
+char32_t prev_code_point(std::string_view s, size_t end, size_t& start) {
+  start = end - 1;
+  while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+  size_t i = start;
+  char32_t cp = 0;
+  utf8_next(s, i, cp);
+  return cp;
+}
+
+}  // namespace
+
+std::optional<std::string_view> validate_nick(std::string_view nick) {
+  if (!utf8_valid(nick)) return std::nullopt;
+  size_t begin = 0, end = nick.size();
+  char32_t cp;
+  for (size_t i = begin; utf8_next(nick, i, cp) && is_unicode_space(cp);) begin = i;
+  while (end > begin) {
+    size_t start;
+    if (!is_unicode_space(prev_code_point(nick, end, start))) break;
+    end = start;
+  }
+  std::string_view trimmed = nick.substr(begin, end - begin);
+  if (trimmed.empty()) return std::nullopt;
+  size_t count = 0;
+  for (size_t i = 0; utf8_next(trimmed, i, cp);) {
+    if (++count > kMaxNickCodePoints || is_control_char(cp)) return std::nullopt;
+  }
+  return trimmed;
+}
+
+bool validate_msg(std::string_view msg) {
+  if (!utf8_valid(msg)) return false;
+  bool visible = false;
+  size_t count = 0;
+  char32_t cp;
+  for (size_t i = 0; utf8_next(msg, i, cp);) {
+    if (++count > kMaxMsgCodePoints) return false;
+    visible = visible || !is_unicode_space(cp);
+  }
+  return visible;
+}
+
+bool nick_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    unsigned char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x += 'a' - 'A';
+    if (y >= 'A' && y <= 'Z') y += 'a' - 'A';
+    if (x != y) return false;
+  }
+  return true;
+}
+
+}  // namespace chatd
