@@ -1,0 +1,179 @@
+// Shared pieces of the browser tests: start and stop a chatd, launch headless
+// Chromium, open one page per person, and wait on the page's data-testid hooks.
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '..', '..');
+export const staticDir = path.join(repoRoot, 'static');
+export const screenshotDir = path.join(repoRoot, 'build', 'screenshots');
+const chatdBin = process.env.CHATD_BIN || path.join(repoRoot, 'build', 'chatd');
+
+const LISTEN_TIMEOUT_MS = 10000;
+const EXIT_TIMEOUT_MS = 10000;
+export const WAIT_MS = 10000; // longest wait on any one page condition
+
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+// Starts chatd on 127.0.0.1 (port 0 = ephemeral) serving the repo's static/;
+// resolves once its stderr says "listening on http://127.0.0.1:PORT".
+export function startChatd({ port = 0, args = [] } = {}) {
+  const proc = spawn(chatdBin, ['--host', '127.0.0.1', '--port', String(port), '--static', staticDir, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  return new Promise((resolve, reject) => {
+    const fail = (why) => {
+      clearTimeout(timer);
+      proc.kill('SIGKILL');
+      reject(new Error(`chatd (${chatdBin}) ${why}; stderr:\n${log}`));
+    };
+    const timer = setTimeout(() => fail('did not print "listening on" in time'), LISTEN_TIMEOUT_MS);
+    proc.on('error', (e) => proc.started || fail(`could not start: ${e.message}`));
+    exited.then(({ code, signal }) => proc.started || fail(`exited early (code ${code}, signal ${signal})`));
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (chunk) => {
+      log += chunk;
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(log);
+      if (!m || proc.started) return;
+      proc.started = true;
+      clearTimeout(timer);
+      const actual = Number(m[1]);
+      resolve({
+        proc,
+        port: actual,
+        url: `http://127.0.0.1:${actual}/`,
+        log: () => log,
+        // SIGTERM, then the exit status ({code, signal}); SIGKILL if it hangs.
+        async stop() {
+          if (proc.exitCode !== null || proc.signalCode !== null) return exited;
+          proc.kill('SIGTERM');
+          const t = setTimeout(() => proc.kill('SIGKILL'), EXIT_TIMEOUT_MS);
+          const result = await exited;
+          clearTimeout(t);
+          return result;
+        },
+      });
+    });
+  });
+}
+
+// Launches Debian's Chromium headless with a fresh temporary profile.
+export function launchBrowser() {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+// Opens the chat page for one person in their own browser context. Every
+// request and WebSocket the page makes is recorded in `urls`, and every
+// uncaught page error in `errors`.
+export async function openPerson(browser, server, { viewport = { width: 1100, height: 760 }, colorScheme = 'light' } = {}) {
+  const context = await browser.newContext({ viewport, colorScheme });
+  context.setDefaultTimeout(WAIT_MS);
+  const page = await context.newPage();
+  const person = { context, page, urls: [], errors: [] };
+  page.on('request', (r) => person.urls.push(r.url()));
+  page.on('websocket', (ws) => person.urls.push(ws.url()));
+  page.on('pageerror', (e) => person.errors.push(e.message));
+  await page.goto(server.url);
+  return person;
+}
+
+export const byId = (page, id) => page.locator(`[data-testid="${id}"]`);
+
+// Fills the nickname and joins; resolves once the page lists its own nick.
+export async function join(page, nick) {
+  await byId(page, 'nick').fill(nick);
+  await byId(page, 'join').click();
+  await page.locator('[data-testid="users"] [data-testid="user"][data-self]').filter({ hasText: nick }).waitFor();
+}
+
+// Types `text` and sends it with Enter (how = 'enter') or the button ('button').
+export async function say(page, text, how = 'enter') {
+  const input = byId(page, 'text');
+  await input.fill(text);
+  if (how === 'enter') await input.press('Enter');
+  else await byId(page, 'send').click();
+}
+
+// Resolves once the page holds at least `n` entries.
+export function waitEntries(page, n) {
+  return page.waitForFunction(
+    (want) => document.querySelectorAll('[data-testid="messages"] [data-testid="message"]').length >= want,
+    n,
+    { timeout: WAIT_MS },
+  );
+}
+
+// Resolves once the last entry on the page has the given kind and body text.
+export function waitLast(page, kind, body) {
+  return page.waitForFunction(
+    ([k, b]) => {
+      const all = document.querySelectorAll('[data-testid="messages"] [data-testid="message"]');
+      const last = all[all.length - 1];
+      return !!last && last.dataset.kind === k && last.querySelector('[data-testid="body"]').textContent === b;
+    },
+    [kind, body],
+    { timeout: WAIT_MS },
+  );
+}
+
+// Resolves once the last entry has the given kind and its body contains `part`.
+export function waitLastKind(page, kind, part = '') {
+  return page.waitForFunction(
+    ([k, b]) => {
+      const all = document.querySelectorAll('[data-testid="messages"] [data-testid="message"]');
+      const last = all[all.length - 1];
+      return !!last && last.dataset.kind === k && last.querySelector('[data-testid="body"]').textContent.includes(b);
+    },
+    [kind, part],
+    { timeout: WAIT_MS },
+  );
+}
+
+// All entries as {kind, from, body, time}, in page order.
+export function entries(page) {
+  return page.$$eval('[data-testid="messages"] [data-testid="message"]', (els) => els.map((e) => ({
+    kind: e.dataset.kind,
+    from: e.querySelector('[data-testid="from"]')?.textContent ?? null,
+    body: e.querySelector('[data-testid="body"]')?.textContent ?? null,
+    time: e.querySelector('time')?.getAttribute('datetime') ?? null,
+  })));
+}
+
+// The users list, in page order, and which one is marked as self.
+export function users(page) {
+  return page.$$eval('[data-testid="users"] [data-testid="user"]', (els) => els.map((e) => ({
+    nick: e.textContent, self: e.hasAttribute('data-self'),
+  })));
+}
+
+// Resolves once the users list is exactly `nicks` (in order).
+export function waitUsers(page, nicks) {
+  return page.waitForFunction(
+    (want) => JSON.stringify([...document.querySelectorAll('[data-testid="users"] [data-testid="user"]')]
+      .map((e) => e.textContent)) === JSON.stringify(want),
+    nicks,
+    { timeout: WAIT_MS },
+  );
+}
+
+export function waitState(page, states) {
+  const list = Array.isArray(states) ? states : [states];
+  return page.waitForFunction(
+    (want) => want.includes(document.querySelector('[data-testid="status"]')?.dataset.state),
+    list,
+    { timeout: WAIT_MS },
+  );
+}
+
+export function ensureScreenshotDir() {
+  mkdirSync(screenshotDir, { recursive: true });
+  return screenshotDir;
+}
