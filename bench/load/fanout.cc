@@ -1,0 +1,263 @@
+// Fan-out run: join everyone, then send for a fixed time and verify that
+// every client saw every message exactly once, in id order.
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "client_pool.h"
+#include "event_scan.h"
+#include "histogram.h"
+#include "modes.h"
+#include "report.h"
+
+namespace chatd::load {
+
+namespace {
+
+constexpr int64_t kJoinTimeoutUs = 120'000'000;  // all clients joined by then, or give up
+constexpr int64_t kMaxTurnUs = 50'000;           // longest epoll wait, so phases end on time
+
+struct ClientState {
+  uint64_t last_id = 0;    // last event id seen (0: none yet)
+  bool joined = false;     // welcome received
+  uint32_t in_flight = 0;  // senders: own messages not yet seen back
+};
+
+enum class Phase : uint8_t { joining, sending, draining };
+
+class Fanout final : public ConnHandler {
+ public:
+  explicit Fanout(const Options& o) : opt_(o), pool_(o, *this), state_(o.clients) {
+    text_.resize(kMaxSize + 64);
+  }
+
+  int run();
+
+  void on_open(Conn& c) override {
+    char join[64];
+    int n = std::snprintf(join, sizeof join, "{\"type\":\"join\",\"nick\":\"u%u\"}", c.index);
+    pool_.send_text(c, join, static_cast<size_t>(n));
+  }
+
+  void on_text(Conn& c, const char* p, size_t n) override {
+    ScannedEvent ev = scan_event(p, n);
+    ClientState& s = state_[c.index];
+    if (ev.kind == EventKind::welcome) {
+      if (!s.joined) ++joined_;
+      s.joined = true;
+      return;
+    }
+    if (ev.kind == EventKind::error) {
+      ++errors_;
+      return;
+    }
+    if (ev.has_id) {
+      if (s.last_id != 0 && ev.id != s.last_id + 1) {
+        if (ev.id > s.last_id)
+          gaps_ += ev.id - s.last_id - 1;
+        else
+          ++duplicates_;
+      }
+      if (ev.id > s.last_id) s.last_id = ev.id;
+    }
+    if (ev.kind != EventKind::msg) return;
+    if (!ev.ours) {
+      ++foreign_;
+      return;
+    }
+    ++deliveries_;
+    if (phase_ == Phase::sending) ++deliveries_window_;
+    latency_.record(pool_.read_time_us() - ev.send_us);
+    if (ev.sender == c.index && c.index < opt_.senders && s.in_flight > 0) {
+      --s.in_flight;
+      if (phase_ == Phase::sending && opt_.rate == 0) send_one(c.index, mono_us());
+    }
+  }
+
+  void on_closed(Conn&, CloseReason why, uint16_t) override {
+    if (why == CloseReason::connect_failed || why == CloseReason::handshake_failed)
+      ++setup_failures_;
+    else
+      ++closes_;
+  }
+
+ private:
+  void send_one(uint32_t sender, int64_t stamp_us) {
+    static constexpr char kHead[] = "{\"type\":\"msg\",\"msg\":\"";
+    constexpr size_t kHeadLen = sizeof kHead - 1;
+    std::memcpy(text_.data(), kHead, kHeadLen);
+    size_t len = kHeadLen + format_text(text_.data() + kHeadLen, opt_.size, stamp_us, sender);
+    text_[len++] = '"';
+    text_[len++] = '}';
+    if (!pool_.send_text(pool_.conn(sender), text_.data(), len)) return;
+    ++state_[sender].in_flight;
+    ++sent_;
+    if (phase_ == Phase::sending) ++sent_window_;
+  }
+
+  bool wait_for_joins();
+  void send_phase();
+  void drain_phase();
+  int report();
+
+  const Options& opt_;
+  ClientPool pool_;
+  std::vector<ClientState> state_;
+  std::vector<char> text_;
+  LatencyHistogram latency_;
+  Phase phase_ = Phase::joining;
+  uint32_t joined_ = 0, setup_failures_ = 0, closes_ = 0;
+  uint64_t sent_ = 0, sent_window_ = 0, deliveries_ = 0, deliveries_window_ = 0;
+  uint64_t gaps_ = 0, duplicates_ = 0, errors_ = 0, foreign_ = 0;
+  int64_t t_join_ = 0, t0_ = 0, t_stop_ = 0, t_end_ = 0;
+  double cpu0_ = 0, cpu_stop_ = 0;
+};
+
+bool Fanout::wait_for_joins() {
+  int64_t start = mono_us();
+  while (joined_ + setup_failures_ + closes_ < opt_.clients) {
+    pool_.pump_connects(opt_.inflight);
+    if (pool_.run_once(10'000) < 0 || mono_us() - start > kJoinTimeoutUs) break;
+  }
+  t_join_ = mono_us() - start;
+  return joined_ == opt_.clients;
+}
+
+void Fanout::send_phase() {
+  phase_ = Phase::sending;
+  t0_ = mono_us();
+  cpu0_ = cpu_seconds();
+  const int64_t duration_us = static_cast<int64_t>(opt_.duration_s * 1e6);
+  // Paced mode: each sender keeps its own schedule, staggered so the total
+  // stream is evenly spaced at `rate`.
+  const double interval_us = opt_.rate > 0 ? 1e6 * opt_.senders / opt_.rate : 0;
+  std::vector<double> due_exact(opt_.senders);
+  for (uint32_t s = 0; s < opt_.senders; ++s) {
+    due_exact[s] = double(t0_) + s * 1e6 / std::max(opt_.rate, 1e-9);
+    if (opt_.rate == 0)
+      for (uint32_t w = 0; w < opt_.window; ++w) send_one(s, mono_us());
+  }
+  for (;;) {
+    int64_t now = mono_us();
+    if (now - t0_ >= duration_us) break;
+    int64_t wait = std::min<int64_t>(kMaxTurnUs, t0_ + duration_us - now);
+    if (opt_.rate > 0) {
+      for (uint32_t s = 0; s < opt_.senders; ++s) {
+        // Open loop: a message is stamped with the time it was due, so a
+        // server that falls behind shows up as latency, not as a lower rate.
+        while (int64_t(due_exact[s]) <= now) {
+          send_one(s, int64_t(due_exact[s]));
+          due_exact[s] += interval_us;
+        }
+        wait = std::min<int64_t>(wait, int64_t(due_exact[s]) - now);
+      }
+    }
+    if (pool_.run_once(wait) < 0) break;
+  }
+  t_stop_ = mono_us();
+  cpu_stop_ = cpu_seconds();
+}
+
+void Fanout::drain_phase() {
+  phase_ = Phase::draining;
+  const int64_t limit = mono_us() + static_cast<int64_t>(opt_.drain_s * 1e6);
+  const uint64_t expected = sent_ * opt_.clients;
+  while (deliveries_ < expected && mono_us() < limit) {
+    if (pool_.run_once(std::min<int64_t>(kMaxTurnUs, limit - mono_us())) < 0) break;
+  }
+  t_end_ = mono_us();
+}
+
+int Fanout::report() {
+  const double secs = double(t_stop_ - t0_) / 1e6;
+  const uint64_t expected = sent_ * opt_.clients;
+  const bool match = deliveries_ == expected;
+  const double cpu_pct = secs > 0 ? 100.0 * (cpu_stop_ - cpu0_) / secs : 0;
+  const bool all_joined = joined_ == opt_.clients;
+  const bool ok = all_joined && match && gaps_ == 0 && duplicates_ == 0 && errors_ == 0 &&
+                  closes_ == 0 && setup_failures_ == 0;
+  const double p50 = double(latency_.percentile(0.5)), p90 = double(latency_.percentile(0.9)),
+               p99 = double(latency_.percentile(0.99)), p999 = double(latency_.percentile(0.999));
+  if (!opt_.json_only) {
+    std::printf("fanout %s:%u: %u clients (joined in %.2f s), %u senders, %s %g, %u B, %.2f s\n",
+                opt_.host.c_str(), opt_.port, opt_.clients, double(t_join_) / 1e6, opt_.senders,
+                opt_.rate > 0 ? "rate" : "window", opt_.rate > 0 ? opt_.rate : double(opt_.window),
+                opt_.size, secs);
+    std::printf("  sent         %llu msgs, %.0f/s\n", (unsigned long long)sent_window_,
+                secs > 0 ? double(sent_window_) / secs : 0);
+    std::printf("  deliveries   %.0f/s (%llu in the window, %llu in all, expected %llu: %s)\n",
+                secs > 0 ? double(deliveries_window_) / secs : 0,
+                (unsigned long long)deliveries_window_, (unsigned long long)deliveries_,
+                (unsigned long long)expected, match ? "match" : "MISMATCH");
+    std::printf("  latency us   p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %llu\n", p50, p90,
+                p99, p999, (unsigned long long)latency_.max());
+    std::printf(
+        "  checks       gaps %llu, duplicates %llu, errors %llu, closes %u, setup "
+        "failures %u, foreign %llu\n",
+        (unsigned long long)gaps_, (unsigned long long)duplicates_, (unsigned long long)errors_,
+        closes_, setup_failures_, (unsigned long long)foreign_);
+    std::printf("  chat_load    %.0f%% of one core%s\n", cpu_pct,
+                cpu_pct > 90 ? " (SATURATED: figures are the load generator's limit)" : "");
+    if (!ok) std::printf("  RESULT: FAILED checks\n");
+  }
+  JsonLine j;
+  j.add("mode", std::string_view("fanout"));
+  j.add("clients", opt_.clients);
+  j.add("senders", opt_.senders);
+  j.add("window", opt_.rate > 0 ? 0u : opt_.window);
+  j.add("rate", opt_.rate);
+  j.add("size", opt_.size);
+  j.add("duration_s", secs);
+  j.add("join_s", double(t_join_) / 1e6);
+  j.add("joined", joined_);
+  j.add("sent", sent_window_);
+  j.add("sent_per_s", secs > 0 ? double(sent_window_) / secs : 0);
+  j.add("deliveries", deliveries_window_);
+  j.add("deliveries_per_s", secs > 0 ? double(deliveries_window_) / secs : 0);
+  j.add("deliveries_total", deliveries_);
+  j.add("expected_total", expected);
+  j.add("deliveries_match", match);
+  j.add("p50_us", p50);
+  j.add("p90_us", p90);
+  j.add("p99_us", p99);
+  j.add("p999_us", p999);
+  j.add("max_us", latency_.max());
+  j.add("mean_us", latency_.mean());
+  j.add("gaps", gaps_);
+  j.add("duplicates", duplicates_);
+  j.add("errors", errors_);
+  j.add("closes", closes_);
+  j.add("setup_failures", setup_failures_);
+  j.add("load_cpu_pct", cpu_pct);
+  j.add("ok", ok);
+  std::printf("%s\n", j.str().c_str());
+  return ok ? 0 : 1;
+}
+
+int Fanout::run() {
+  if (long r = pool_.init(opt_.clients); r < 0) {
+    std::fprintf(stderr, "chat_load: epoll: %s\n", std::strerror(int(-r)));
+    return 3;
+  }
+  if (!wait_for_joins()) {
+    // Measuring a half-joined room would report numbers nobody asked for.
+    std::fprintf(stderr, "chat_load: only %u of %u clients joined (%u setup failures, %u closes)\n",
+                 joined_, opt_.clients, setup_failures_, closes_);
+    t0_ = t_stop_ = t_end_ = mono_us();
+    return report();
+  }
+  send_phase();
+  drain_phase();
+  return report();
+}
+
+}  // namespace
+
+int run_fanout(const Options& opt) {
+  Fanout f(opt);
+  return f.run();
+}
+
+}  // namespace chatd::load

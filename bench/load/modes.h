@@ -1,0 +1,18 @@
+// The two runs the load generator knows. Each returns the process exit code:
+// 0 when every check passed, 1 when the run finished but a check failed
+// (gaps, duplicates, lost deliveries, errors, closes), 3 on a setup failure.
+#pragma once
+
+#include "options.h"
+
+namespace chatd::load {
+
+// C clients join, S send (closed loop with a window, or paced at a total
+// rate) for D seconds; every client checks ids and records latencies.
+int run_fanout(const Options& opt);
+
+// N connections upgrade (and join, with --join) as fast as the in-progress
+// cap allows, are held, and the server's memory per connection is reported.
+int run_connect(const Options& opt);
+
+}  // namespace chatd::load

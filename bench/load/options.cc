@@ -1,0 +1,160 @@
+#include "options.h"
+
+#include <arpa/inet.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+namespace chatd::load {
+
+namespace {
+
+bool parse_u32(const char* s, uint32_t lo, uint32_t hi, uint32_t& out) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(s, &end, 10);
+  if (errno || end == s || *end || v < lo || v > hi) return false;
+  out = static_cast<uint32_t>(v);
+  return true;
+}
+
+bool parse_seconds(const char* s, double lo, double hi, double& out) {
+  char* end = nullptr;
+  double v = std::strtod(s, &end);
+  if (end == s || *end || !std::isfinite(v) || v < lo || v > hi) return false;
+  out = v;
+  return true;
+}
+
+// Accepts 127.0.0.0/8, ::1 and "localhost"; fills the socket address.
+bool resolve_loopback(Options& o, std::string& err) {
+  if (o.host == "localhost") o.host = "127.0.0.1";
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&o.addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&o.addr);
+  if (inet_pton(AF_INET, o.host.c_str(), &v4->sin_addr) == 1) {
+    if ((ntohl(v4->sin_addr.s_addr) >> 24) != 127) {
+      err = "refusing non-loopback target " + o.host + " (only 127.0.0.0/8 or ::1)";
+      return false;
+    }
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(o.port);
+    o.addr_len = sizeof(sockaddr_in);
+    return true;
+  }
+  if (inet_pton(AF_INET6, o.host.c_str(), &v6->sin6_addr) == 1) {
+    if (!IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr)) {
+      err = "refusing non-loopback target " + o.host + " (only 127.0.0.0/8 or ::1)";
+      return false;
+    }
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(o.port);
+    o.addr_len = sizeof(sockaddr_in6);
+    return true;
+  }
+  err = "host must be a numeric loopback address (127.0.0.0/8 or ::1), got " + o.host;
+  return false;
+}
+
+}  // namespace
+
+const char* usage_text() {
+  return "usage: chat_load [fanout|connect] [options]\n"
+         "  --host H         loopback address of the server (127.0.0.1)\n"
+         "  --port P         server port (8080)\n"
+         "  --clients N      fanout: clients that join; connect: connections (100, max 20000)\n"
+         "  --senders S      fanout: clients that send (10)\n"
+         "  --duration D     fanout: seconds of sending (5, max 300)\n"
+         "  --window W       fanout: messages in flight per sender, closed loop (2)\n"
+         "  --rate R         fanout: total messages/s, paced, open loop (replaces --window)\n"
+         "  --size B         fanout: bytes of message text (32, 32..60000)\n"
+         "  --drain S        fanout: longest wait for outstanding deliveries (5)\n"
+         "  --inflight K     connections being set up at once (256)\n"
+         "  --join           connect: also join each connection\n"
+         "  --hold S         connect: hold every connection this long (0)\n"
+         "  --server-pid PID connect: report the server's VmRSS per connection\n"
+         "  --sources K      bind to 127.0.0.2..127.0.0.(K+1) in turn (connect: 4)\n"
+         "  --json           print only the JSON line\n";
+}
+
+ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) {
+  bool sources_set = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "-h" || a == "--help") return ParseOutcome::help;
+    if (a == "fanout" || a == "connect") {
+      o.mode = a == "fanout" ? Mode::fanout : Mode::connect;
+      continue;
+    }
+    if (a == "--join") {
+      o.join = true;
+      continue;
+    }
+    if (a == "--json") {
+      o.json_only = true;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      err = "missing value after " + std::string(a);
+      return ParseOutcome::error;
+    }
+    const char* v = argv[++i];
+    uint32_t port = 0, pid = 0;
+    bool ok = true;
+    if (a == "--mode") {
+      std::string_view m = v;
+      ok = m == "fanout" || m == "connect";
+      o.mode = m == "connect" ? Mode::connect : Mode::fanout;
+    } else if (a == "--host") {
+      o.host = v;
+    } else if (a == "--port") {
+      ok = parse_u32(v, 1, 65535, port);
+      o.port = static_cast<uint16_t>(port);
+    } else if (a == "--clients" || a == "--conns") {
+      ok = parse_u32(v, 1, kMaxConnections, o.clients);
+    } else if (a == "--senders") {
+      ok = parse_u32(v, 1, kMaxConnections, o.senders);
+    } else if (a == "--duration") {
+      ok = parse_seconds(v, 0.1, kMaxSeconds, o.duration_s);
+    } else if (a == "--window") {
+      ok = parse_u32(v, 1, kMaxWindow, o.window);
+    } else if (a == "--rate") {
+      ok = parse_seconds(v, 0.001, kMaxRate, o.rate);
+    } else if (a == "--size") {
+      ok = parse_u32(v, kMinSize, kMaxSize, o.size);
+    } else if (a == "--drain") {
+      ok = parse_seconds(v, 0, kMaxSeconds, o.drain_s);
+    } else if (a == "--inflight") {
+      ok = parse_u32(v, 1, kMaxConnections, o.inflight);
+    } else if (a == "--hold") {
+      ok = parse_seconds(v, 0, kMaxSeconds, o.hold_s);
+    } else if (a == "--server-pid") {
+      ok = parse_u32(v, 1, 1u << 30, pid);
+      o.server_pid = static_cast<int>(pid);
+    } else if (a == "--sources") {
+      ok = parse_u32(v, 0, kMaxSources, o.sources);
+      sources_set = true;
+    } else {
+      err = "unknown option " + std::string(a);
+      return ParseOutcome::error;
+    }
+    if (!ok) {
+      err = "bad value for " + std::string(a) + ": " + v;
+      return ParseOutcome::error;
+    }
+  }
+  if (o.mode == Mode::fanout && o.senders > o.clients) {
+    err = "--senders must not exceed --clients";
+    return ParseOutcome::error;
+  }
+  // One source address has ~28k ephemeral ports; spreading over several
+  // keeps a large connect run from running out of them.
+  if (o.mode == Mode::connect && !sources_set) o.sources = 4;
+  if (!resolve_loopback(o, err)) return ParseOutcome::error;
+  if (o.addr.ss_family != AF_INET) o.sources = 0;  // 127.0.0.x only exists in IPv4
+  return ParseOutcome::run;
+}
+
+}  // namespace chatd::load

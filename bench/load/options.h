@@ -1,0 +1,57 @@
+// Command-line options of the load generator, parsed and checked in one
+// place. Every run is bounded: at most kMaxConnections sockets and
+// kMaxSeconds per phase, and only loopback targets are accepted, so a typo
+// can never turn the tool on another machine.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+
+namespace chatd::load {
+
+inline constexpr uint32_t kMaxConnections = 20000;
+inline constexpr double kMaxSeconds = 300;
+inline constexpr uint32_t kMaxWindow = 1024;
+inline constexpr uint32_t kMinSize = 32;        // room for the embedded send time and sender
+inline constexpr uint32_t kMaxSize = 60000;     // stays under the server's 64 KiB message limit
+inline constexpr uint32_t kMaxSources = 64;     // 127.0.0.2 ... 127.0.0.65
+inline constexpr double kMaxRate = 10'000'000;  // messages/s, total
+
+enum class Mode : uint8_t { fanout, connect };
+
+struct Options {
+  Mode mode = Mode::fanout;
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  uint32_t clients = 100;  // fanout: clients; connect: connections
+  uint32_t senders = 10;
+  double duration_s = 5;
+  uint32_t window = 2;      // messages in flight per sender (closed loop)
+  double rate = 0;          // > 0: total messages/s, paced (open loop); window unused
+  uint32_t size = 32;       // bytes of message text
+  double drain_s = 5;       // fanout: longest wait for outstanding deliveries
+  uint32_t inflight = 256;  // connections in progress at once
+  bool join = false;        // connect: also join (nicks unique)
+  double hold_s = 0;        // connect: keep every connection open this long
+  int server_pid = 0;       // connect: whose VmRSS to read
+  uint32_t sources = 0;     // source addresses 127.0.0.2..; 0: the kernel picks
+  bool json_only = false;
+
+  sockaddr_storage addr{};  // resolved target
+  socklen_t addr_len = 0;
+};
+
+enum class ParseOutcome : uint8_t { run, help, error };
+
+// Parses argv into `out` and checks every bound. Returns run, help (usage
+// requested) or error with a one-line reason in `err`; a non-loopback host
+// is an error.
+ParseOutcome parse_options(int argc, char** argv, Options& out, std::string& err);
+
+// The usage text.
+const char* usage_text();
+
+}  // namespace chatd::load

@@ -1,0 +1,72 @@
+#include "report.h"
+
+#include <sys/resource.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace chatd::load {
+
+void JsonLine::key(std::string_view k) {
+  if (!body_.empty()) body_ += ',';
+  body_ += '"';
+  body_ += k;
+  body_ += "\":";
+}
+
+void JsonLine::add(std::string_view k, double v) {
+  key(k);
+  char buf[64];
+  if (!std::isfinite(v)) v = 0;
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  if (v == std::floor(v) && std::fabs(v) < 1e15) std::snprintf(buf, sizeof buf, "%.0f", v);
+  body_ += buf;
+}
+
+void JsonLine::add(std::string_view k, uint64_t v) {
+  key(k);
+  body_ += std::to_string(v);
+}
+
+void JsonLine::add(std::string_view k, bool v) {
+  key(k);
+  body_ += v ? "true" : "false";
+}
+
+void JsonLine::add(std::string_view k, std::string_view v) {
+  key(k);
+  body_ += '"';
+  for (char ch : v) {
+    if (ch == '"' || ch == '\\') body_ += '\\';
+    body_ += ch;
+  }
+  body_ += '"';
+}
+
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
+long rss_kib(int pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/status", pid);
+  FILE* f = std::fopen(path, "r");
+  if (!f) return -1;
+  char line[256];
+  long kib = -1;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::strncmp(line, "VmRSS:", 6) == 0) {
+      kib = std::strtol(line + 6, nullptr, 10);
+      break;
+    }
+  }
+  std::fclose(f);
+  return kib;
+}
+
+}  // namespace chatd::load

@@ -1,0 +1,34 @@
+// Output of a run: a few aligned human lines, then one JSON object on the
+// last line (the script reads only that). Also the process figures a report
+// needs: own CPU time and another process's resident memory.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace chatd::load {
+
+// Builds one flat JSON object, fields in insertion order.
+class JsonLine {
+ public:
+  void add(std::string_view key, double v);
+  void add(std::string_view key, uint64_t v);
+  void add(std::string_view key, int64_t v) { add(key, static_cast<double>(v)); }
+  void add(std::string_view key, uint32_t v) { add(key, static_cast<uint64_t>(v)); }
+  void add(std::string_view key, bool v);
+  void add(std::string_view key, std::string_view v);
+  std::string str() const { return "{" + body_ + "}"; }
+
+ private:
+  void key(std::string_view k);
+  std::string body_;
+};
+
+// User + system CPU seconds this process has used so far.
+double cpu_seconds();
+
+// VmRSS of process `pid` in KiB, or -1 if it cannot be read.
+long rss_kib(int pid);
+
+}  // namespace chatd::load
