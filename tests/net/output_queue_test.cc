@@ -1,0 +1,256 @@
+#include "net/output_queue.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "base/fd.h"
+
+namespace chatd {
+namespace {
+
+// A connected non-blocking AF_UNIX stream pair with a small send buffer, so
+// the kernel takes only part of what is queued.
+struct Pair {
+  UniqueFd writer, reader;
+  explicit Pair(int sndbuf = 4096) {
+    int sv[2];
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    writer.reset(sv[0]);
+    reader.reset(sv[1]);
+    EXPECT_EQ(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf), 0);
+  }
+  // Reads everything the kernel holds right now.
+  void drain(std::string& out) {
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(reader.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  }
+};
+
+// The byte at stream position i: a pattern that exposes reordering, loss or
+// duplication at any block boundary.
+char pattern(size_t i) {
+  return static_cast<char>('a' + (i * 7 + i / 251) % 26);
+}
+
+// Pushes blocks of the given sizes carrying the pattern; the test keeps one
+// extra reference to each so it can watch the queue's reference drop.
+std::vector<BlockRef> push_blocks(OutputQueue& q, const std::vector<size_t>& sizes, size_t& pos) {
+  std::vector<BlockRef> kept;
+  for (size_t n : sizes) {
+    BlockRef b = BlockRef::make(n + 16, 16);
+    for (size_t i = 0; i < n; ++i) b.tail()[i] = pattern(pos + i);
+    b.commit(n);
+    pos += n;
+    kept.push_back(b);
+    q.push(std::move(b));
+  }
+  return kept;
+}
+
+// Blocks whose last byte is within `sent` have only the test's reference
+// left; every other one is still held by the queue.
+void expect_refs(const std::vector<BlockRef>& kept, size_t sent) {
+  size_t end = 0;
+  for (size_t i = 0; i < kept.size(); ++i) {
+    end += kept[i]->size();
+    EXPECT_EQ(kept[i]->refs, end <= sent ? 1u : 2u) << "block " << i << ", sent " << sent;
+  }
+}
+
+void expect_pattern(const std::string& got, size_t from = 0) {
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], pattern(from + i)) << "at " << i;
+}
+
+TEST(OutputQueue, EmptyQueueOwnsNothingAndFlushesNothing) {
+  OutputQueue q;
+  EXPECT_EQ(sizeof(OutputQueue), 24u);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.memory_bytes(), 0u);
+  Pair p;
+  FlushResult r = q.flush(p.writer.get(), 1 << 20);
+  EXPECT_EQ(r.written, 0u);
+  EXPECT_FALSE(r.would_block);
+  EXPECT_EQ(r.error, 0);
+  q.push(BlockRef());         // null: dropped
+  q.push(BlockRef::make(8));  // empty: dropped
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(OutputQueue, PartialWritesResumeAtTheExactOffset) {
+  Pair p(4096);
+  OutputQueue q;
+  size_t pos = 0;
+  const std::vector<size_t> sizes = {1, 7, 1000, 5000, 3, 65536, 333, 20000, 2, 4096, 4097, 1};
+  auto kept = push_blocks(q, sizes, pos);
+  EXPECT_EQ(q.bytes(), pos);
+  std::string got;
+  size_t sent = 0;
+  int blocked = 0;
+  for (int round = 0; !q.empty(); ++round) {
+    ASSERT_LT(round, 100000) << "no progress";
+    FlushResult r = q.flush(p.writer.get(), SIZE_MAX);
+    ASSERT_EQ(r.error, 0);
+    sent += r.written;
+    EXPECT_EQ(q.bytes(), pos - sent);
+    if (!q.empty()) {
+      EXPECT_TRUE(r.would_block) << "stopped early without a full socket";
+      ++blocked;
+    }
+    expect_refs(kept, sent);
+    p.drain(got);
+  }
+  EXPECT_GT(blocked, 2) << "the small buffer should force several partial writes";
+  EXPECT_EQ(got.size(), pos);
+  expect_pattern(got);
+}
+
+TEST(OutputQueue, BudgetIsRespectedToTheByte) {
+  Pair p(1 << 20);
+  OutputQueue q;
+  size_t pos = 0;
+  auto kept = push_blocks(q, {100, 100, 100, 100}, pos);
+  std::string got;
+  const size_t budgets[] = {0, 1, 99, 150, 50};
+  size_t sent = 0;
+  for (size_t budget : budgets) {
+    FlushResult r = q.flush(p.writer.get(), budget);
+    EXPECT_EQ(r.written, budget);
+    EXPECT_FALSE(r.would_block);
+    sent += r.written;
+    expect_refs(kept, sent);
+    p.drain(got);
+    EXPECT_EQ(got.size(), sent);
+  }
+  FlushResult r = q.flush(p.writer.get(), 1000);
+  EXPECT_EQ(r.written, 400 - sent);
+  EXPECT_TRUE(q.empty());
+  p.drain(got);
+  expect_pattern(got);
+  expect_refs(kept, 400);
+}
+
+TEST(OutputQueue, GathersMoreThanOneWritevWorthOfBlocks) {
+  Pair p(1 << 20);
+  OutputQueue q;
+  size_t pos = 0;
+  std::vector<size_t> sizes(3 * OutputQueue::kMaxIov + 5, 3);
+  auto kept = push_blocks(q, sizes, pos);
+  FlushResult r = q.flush(p.writer.get(), SIZE_MAX);
+  EXPECT_EQ(r.written, pos);
+  EXPECT_FALSE(r.would_block);
+  EXPECT_TRUE(q.empty());
+  expect_refs(kept, pos);
+  std::string got;
+  p.drain(got);
+  expect_pattern(got);
+}
+
+TEST(OutputQueue, ReportsEagainWhenTheSocketIsAlreadyFull) {
+  Pair p(4096);
+  // Fill the socket so the very first writev cannot send anything.
+  char junk[4096] = {};
+  while (write(p.writer.get(), junk, sizeof junk) > 0) {
+  }
+  OutputQueue q;
+  size_t pos = 0;
+  auto kept = push_blocks(q, {10}, pos);
+  FlushResult r = q.flush(p.writer.get(), SIZE_MAX);
+  EXPECT_EQ(r.written, 0u);
+  EXPECT_TRUE(r.would_block);
+  EXPECT_EQ(r.error, 0);
+  EXPECT_EQ(q.bytes(), 10u);
+  expect_refs(kept, 0);
+}
+
+TEST(OutputQueue, PeerGoneIsAnErrorAndBlocksStayUntilClear) {
+  Pair p;
+  OutputQueue q;
+  size_t pos = 0;
+  auto kept = push_blocks(q, {10, 20}, pos);
+  p.reader.reset();
+  FlushResult r = q.flush(p.writer.get(), SIZE_MAX);
+  EXPECT_EQ(r.error, -EPIPE);
+  EXPECT_EQ(r.written, 0u);
+  expect_refs(kept, 0);
+  q.clear();
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.bytes(), 0u);
+  EXPECT_EQ(q.memory_bytes(), 0u);
+  expect_refs(kept, 30);
+}
+
+TEST(OutputQueue, SharedBlockInManyQueuesIsFreedByTheLast) {
+  Pair a, b;
+  OutputQueue qa, qb;
+  size_t pos = 0;
+  auto kept = push_blocks(qa, {50}, pos);
+  qb.push(kept[0]);
+  EXPECT_EQ(kept[0]->refs, 3u);
+  EXPECT_EQ(qa.flush(a.writer.get(), SIZE_MAX).written, 50u);
+  EXPECT_EQ(kept[0]->refs, 2u);
+  EXPECT_EQ(qb.flush(b.writer.get(), SIZE_MAX).written, 50u);
+  EXPECT_EQ(kept[0]->refs, 1u);
+}
+
+TEST(OutputQueue, EntryArrayIsKeptWhenSmallAndFreedAfterGrowingLarge) {
+  Pair p(1 << 20);
+  OutputQueue q;
+  size_t pos = 0;
+  push_blocks(q, {1, 1, 1}, pos);
+  const size_t small = q.memory_bytes();
+  EXPECT_GT(small, 0u);
+  q.flush(p.writer.get(), SIZE_MAX);
+  EXPECT_EQ(q.memory_bytes(), small) << "steady state: the array is reused";
+  push_blocks(q, std::vector<size_t>(1000, 1), pos);
+  EXPECT_EQ(q.blocks(), 1000u);
+  EXPECT_GT(q.memory_bytes(), small);
+  q.flush(p.writer.get(), SIZE_MAX);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.memory_bytes(), 0u) << "a drained large array is given back";
+  std::string got;
+  p.drain(got);
+  EXPECT_EQ(got.size(), pos);
+  expect_pattern(got);
+}
+
+TEST(OutputQueue, RingWrapsAroundWithoutLosingOrder) {
+  Pair p(1 << 20);
+  OutputQueue q;
+  size_t pos = 0, sent = 0;
+  std::string got;
+  // Keep 5 queued while pushing and flushing 3 at a time: head wraps in 8 slots.
+  push_blocks(q, {10, 10, 10, 10, 10}, pos);
+  for (int i = 0; i < 50; ++i) {
+    push_blocks(q, {10, 10, 10}, pos);
+    sent += q.flush(p.writer.get(), 30).written;
+    EXPECT_EQ(q.blocks(), 5u);
+  }
+  EXPECT_EQ(q.memory_bytes(), sizeof(uint64_t) + 8 * sizeof(Block*));
+  sent += q.flush(p.writer.get(), SIZE_MAX).written;
+  EXPECT_EQ(sent, pos);
+  p.drain(got);
+  expect_pattern(got);
+}
+
+TEST(OutputQueue, MoveKeepsTheQueue) {
+  OutputQueue a;
+  size_t pos = 0;
+  auto kept = push_blocks(a, {5, 6}, pos);
+  OutputQueue b(std::move(a));
+  EXPECT_TRUE(a.empty());
+  EXPECT_EQ(b.bytes(), 11u);
+  OutputQueue c;
+  c = std::move(b);
+  EXPECT_EQ(c.blocks(), 2u);
+  c.clear();
+  expect_refs(kept, 11);
+}
+
+}  // namespace
+}  // namespace chatd
