@@ -23,6 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 CHATD_BIN = os.environ.get("CHATD_BIN", str(REPO / "build" / "chatd"))
 LISTEN_RE = re.compile(rb"listening on http://127\.0\.0\.1:(\d+)")
 START_TIMEOUT = 10.0
+# chatd reads CHATD_<NAME> and PORT as defaults: keep the tests' own out.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("CHATD_") and k != "PORT"}
 EXIT_TIMEOUT = 10.0
 
 
@@ -39,6 +41,7 @@ class Chatd:
         self._cond = threading.Condition()
         self._eof = False
         popen_kw.setdefault("cwd", str(REPO))
+        popen_kw.setdefault("env", CLEAN_ENV)
         self.proc = subprocess.Popen(
             self.args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **popen_kw
         )
@@ -86,7 +89,7 @@ class Chatd:
                     return None
                 self._cond.wait(left)
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         self.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM):
