@@ -1,0 +1,77 @@
+// Config: every knob of the server, read once in main from the command line
+// and the environment (CHATD_<NAME>), validated in one place, then passed
+// down by value. Nothing here is read at static-init time.
+//
+// Precedence, per setting: --flag > CHATD_<NAME> > PORT (port only, as
+// Render/Heroku-style platforms set it) > the default below. An empty
+// environment variable counts as unset.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatd {
+
+inline constexpr std::string_view kVersion = "chatd 0.1.0";
+
+// The limits every setting is checked against: the one site that names them.
+namespace config_limits {
+inline constexpr uint64_t kMaxPort = 65535;
+inline constexpr uint64_t kMaxRate = 1'000'000;                  // messages/s
+inline constexpr uint64_t kMinMessage = 126;                     // one short frame's payload
+inline constexpr uint64_t kMaxMessage = 16 * 1024 * 1024;        // 16 MiB
+inline constexpr uint64_t kMaxBacklog = 1024ull * 1024 * 1024;   // 1 GiB per connection
+inline constexpr uint64_t kMaxConn = 1'000'000;                  // far above any fd limit
+inline constexpr uint64_t kMaxSeconds = 24 * 3600;               // timeouts and intervals
+inline constexpr uint64_t kMaxShutdownGraceMs = 10 * 60 * 1000;  // 10 min
+inline constexpr size_t kMaxHostLength = 253;                    // a DNS name's limit
+}  // namespace config_limits
+
+struct Config {
+  std::string host = "0.0.0.0";
+  uint16_t port = 8080;                    // 0: an ephemeral port
+  std::string static_dir;                  // absolute, canonical, an existing directory
+  std::vector<std::string> allow_origins;  // normalized "scheme://host[:port]", or "*" for all
+  uint32_t rate = 20;                      // messages/s per connection; 0 turns rate limiting off
+  uint32_t burst = 40;                     // token-bucket depth, >= 1
+  size_t max_message = 64 * 1024;          // after reassembly; over it: close 1009
+  size_t max_backlog = 4 * 1024 * 1024;    // unsent output per connection; over it: close 1008
+  uint32_t max_conn = 10000;
+  // Per client address. A shared NAT (an office, a campus) holds many users
+  // behind one address, so this is generous; it stops one host from taking
+  // every slot. Behind a reverse proxy every client has the proxy's address:
+  // raise it to max_conn there (docs/DEPLOY.md).
+  uint32_t max_conn_per_ip = 1000;
+  uint32_t ping_interval_s = 30;      // ping a connection silent this long
+  uint32_t idle_timeout_s = 60;       // close one silent this long (> ping interval)
+  uint32_t head_timeout_s = 10;       // close one whose HTTP request head is unfinished
+  uint32_t shutdown_grace_ms = 3000;  // after SIGTERM: time for close frames to flush
+};
+
+enum class ConfigAction { run, help, version, error };
+
+struct ConfigResult {
+  ConfigAction action;
+  Config config;        // meaningful when action == run
+  std::string message;  // the help text, the version, or one error line (no newline)
+};
+
+// Parses argv (argv[0] is skipped) over envp (a null-terminated "NAME=value"
+// array, as environ; may be null) and resolves the static directory next to
+// exe_path (the executable's path, see self_exe_path). Returns help or version
+// as soon as --help or --version is met, else the first error as one line
+// starting "chatd: ", else run with a validated Config. Never throws.
+ConfigResult parse_config(int argc, const char* const* argv, const char* const* envp,
+                          std::string_view exe_path);
+
+// The running executable's path (from /proc/self/exe), or argv0 when that
+// cannot be read.
+std::string self_exe_path(const char* argv0);
+
+// The help text: every flag with its default and its environment variable.
+std::string config_help();
+
+}  // namespace chatd
