@@ -1,6 +1,7 @@
 #include "net/socket.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -46,36 +47,75 @@ static long set_int_option(int fd, int level, int name, int value) {
   return sys_result(setsockopt(fd, level, name, &value, sizeof value));
 }
 
-long listen_tcp(const char* host, uint16_t port, int backlog) {
-  sockaddr_storage addr;
-  socklen_t len = parse_host(host, port, addr);
-  if (len == 0) return -EINVAL;
-  long r = sys_result(socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+// Host names are resolved only if they look like one (letters, digits, '-'
+// and '.', with at least one letter): anything else that is not an address
+// literal ("256.1.1.1", "[::1", "a b") is rejected without asking DNS.
+static bool looks_like_name(const char* host) {
+  bool letter = false;
+  for (const char* p = host; *p; ++p) {
+    char c = *p;
+    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!alpha && !(c >= '0' && c <= '9') && c != '-' && c != '.') return false;
+    letter |= alpha;
+  }
+  return letter && host[0] != '-' && host[0] != '.';
+}
+
+// Opens a socket for `addr` and binds+listens (passive) or connects;
+// returns the fd or -errno.
+static long open_one(const sockaddr* addr, socklen_t len, bool passive, int backlog) {
+  int type = SOCK_STREAM | SOCK_CLOEXEC | (passive ? SOCK_NONBLOCK : 0);
+  long r = sys_result(socket(addr->sa_family, type, 0));
   if (r < 0) return r;
   UniqueFd fd(static_cast<int>(r));
+  if (!passive) {
+    // A blocking connect interrupted by a signal keeps connecting in the
+    // background; retrying would give EALREADY, so report EINTR as is.
+    if ((r = sys_result(connect(fd.get(), addr, len))) < 0) return r;
+    return fd.release();
+  }
   // Without SO_REUSEADDR a restart fails for a minute while old connections
   // sit in TIME_WAIT.
   if ((r = set_int_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1)) < 0) return r;
-  if (addr.ss_family == AF_INET6) {
+  if (addr->sa_family == AF_INET6) {
     // Pin dual-stack explicitly rather than inherit net.ipv6.bindv6only.
     if ((r = set_int_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 0)) < 0) return r;
   }
-  if ((r = sys_result(bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len))) < 0) return r;
+  if ((r = sys_result(bind(fd.get(), addr, len))) < 0) return r;
   if ((r = sys_result(listen(fd.get(), backlog))) < 0) return r;
   return fd.release();
 }
 
-long connect_tcp(const char* host, uint16_t port) {
+// Literal first (no resolver involved), else a name through getaddrinfo,
+// trying each address in turn; returns the first fd or the last -errno.
+static long open_tcp(const char* host, uint16_t port, bool passive, int backlog) {
   sockaddr_storage addr;
   socklen_t len = parse_host(host, port, addr);
-  if (len == 0) return -EINVAL;
-  long r = sys_result(socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (r < 0) return r;
-  UniqueFd fd(static_cast<int>(r));
-  // A blocking connect interrupted by a signal keeps connecting in the
-  // background; retrying would give EALREADY, so report EINTR as is.
-  if ((r = sys_result(connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), len))) < 0) return r;
-  return fd.release();
+  if (len != 0) return open_one(reinterpret_cast<sockaddr*>(&addr), len, passive, backlog);
+  if (!host || !looks_like_name(host)) return -EINVAL;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+  char service[8];
+  std::snprintf(service, sizeof service, "%u", unsigned{port});
+  addrinfo* list = nullptr;
+  if (getaddrinfo(host, service, &hints, &list) != 0) return -EINVAL;
+  long r = -EINVAL;
+  for (addrinfo* ai = list; ai; ai = ai->ai_next) {
+    r = open_one(ai->ai_addr, ai->ai_addrlen, passive, backlog);
+    if (r >= 0) break;
+  }
+  freeaddrinfo(list);
+  return r;
+}
+
+long listen_tcp(const char* host, uint16_t port, int backlog) {
+  return open_tcp(host, port, true, backlog);
+}
+
+long connect_tcp(const char* host, uint16_t port) {
+  return open_tcp(host, port, false, 0);
 }
 
 long local_port(int fd) {

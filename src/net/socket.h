@@ -16,16 +16,18 @@
 namespace chatd {
 
 // Opens a non-blocking CLOEXEC TCP listener bound to `host`:`port` with
-// SO_REUSEADDR, and returns its fd or -errno. `host` must be a numeric
-// address: IPv4 ("0.0.0.0", "127.0.0.1") or IPv6 ("::", "::1", also in
-// brackets "[::1]"); anything else (a name, "", nullptr) is -EINVAL, so the
-// listener never waits on DNS. An IPv6 wildcard "::" is dual-stack
-// (IPV6_V6ONLY off): it also accepts IPv4 clients, seen as ::ffff:a.b.c.d.
-// Port 0 picks a free port (see local_port).
+// SO_REUSEADDR, and returns its fd or -errno. `host` is an address literal,
+// IPv4 ("0.0.0.0", "127.0.0.1") or IPv6 ("::", "::1", also "[::1]"), taken
+// as is; or a host name ("localhost"), resolved once with getaddrinfo
+// (AI_PASSIVE), binding the first address that works. A host that is
+// neither (nullptr, "", "256.1.1.1", "[::1") or a name that does not resolve
+// is -EINVAL; only strings that look like names ever reach the resolver. An
+// IPv6 wildcard "::" is dual-stack (IPV6_V6ONLY off): it also accepts IPv4
+// clients, seen as ::ffff:a.b.c.d. Port 0 picks a free port (local_port).
 long listen_tcp(const char* host, uint16_t port, int backlog);
 
-// Opens a blocking CLOEXEC TCP connection to a numeric `host`:`port` (same
-// host syntax as listen_tcp); returns the fd or -errno. For tests and tools.
+// Opens a blocking CLOEXEC TCP connection to `host`:`port` (same host rules
+// as listen_tcp); returns the fd or -errno. For tests and tools.
 long connect_tcp(const char* host, uint16_t port);
 
 // Returns the local port a socket is bound to, or -errno.

@@ -114,12 +114,25 @@ TEST(Socket, WildcardHostsListen) {
   }
 }
 
-TEST(Socket, HostsThatAreNotAddressLiteralsAreRejected) {
-  for (const char* host : {"", "localhost", "example.com", "256.1.1.1", "1.2.3", "::g", "[::1",
-                           "::1]", "[127.0.0.1]", " 127.0.0.1"}) {
+TEST(Socket, HostsThatAreNeitherLiteralsNorNamesAreRejected) {
+  // None of these looks like a name, so no resolver is ever asked.
+  for (const char* host : {"", "256.1.1.1", "1.2.3", "::g", "a b", "-x", ".x", "x:80", "x/y",
+                           "[::1", "::1]", "[127.0.0.1]", " 127.0.0.1"}) {
     EXPECT_EQ(listen_tcp(host, 0, 4), -EINVAL) << '"' << host << '"';
   }
   EXPECT_EQ(listen_tcp(nullptr, 0, 4), -EINVAL);
+}
+
+TEST(Socket, LocalhostResolvesFromTheHostsFile) {
+  long lfd = listen_tcp("localhost", 0, 4);
+  ASSERT_GE(lfd, 0) << strerror(static_cast<int>(-lfd));
+  UniqueFd listener(static_cast<int>(lfd));
+  long cfd = connect_tcp("localhost", static_cast<uint16_t>(local_port(listener.get())));
+  ASSERT_GE(cfd, 0) << strerror(static_cast<int>(-cfd));
+  UniqueFd client(static_cast<int>(cfd));
+  long afd = accept_nonblocking(listener.get(), nullptr);
+  ASSERT_GE(afd, 0);
+  close(static_cast<int>(afd));
 }
 
 TEST(Socket, PortInUseIsReported) {
