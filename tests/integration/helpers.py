@@ -382,13 +382,11 @@ def msg_frame(text, **kw):
 
 
 def joined(port, nick, **kw):
-    """Opens a WebSocket, joins as nick, reads the welcome and its own join
-    event; returns (client, join_event)."""
+    """Opens a WebSocket, joins as nick, reads the welcome and then its own
+    join event (the welcome comes first: the join succeeded, then events);
+    returns (client, join_event)."""
     c = WsClient.open(port, **kw)
-    c.send_json({"type": "join", "nick": nick})
-    first, second = c.recv_json(), c.recv_json()
-    welcome, ev = (first, second) if first.get("type") == "welcome" else (second, first)
-    assert welcome.get("type") == "welcome", (first, second)
-    c.nick = welcome["nick"]
+    c.join(nick)
+    ev = c.recv_json()
     assert ev.get("type") == "system" and ev.get("event") == "join" and ev.get("nick") == c.nick, ev
     return c, ev
