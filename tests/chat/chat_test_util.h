@@ -1,0 +1,55 @@
+// Helpers shared by the chat tests: padded input buffers (the reader's
+// contract) and unwrapping the framed blocks the chat layer produces.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/block.h"
+#include "ws/frame.h"
+#include "ws/reader.h"
+
+namespace chatd::test {
+
+// A copy of text followed by exactly kJsonPadding bytes of `pad`, allocated
+// to the byte so ASan flags any read past the promised padding.
+class Padded {
+ public:
+  explicit Padded(std::string_view text, char pad = '}')
+      : bytes_(text.size() + kJsonPadding, static_cast<uint8_t>(pad)), len_(text.size()) {
+    std::copy(text.begin(), text.end(), bytes_.begin());
+  }
+  uint8_t* data() { return bytes_.data(); }
+  size_t size() const { return len_; }
+  std::string_view all() const {
+    return {reinterpret_cast<const char*>(bytes_.data()), bytes_.size()};
+  }
+
+ private:
+  std::vector<uint8_t> bytes_;
+  size_t len_;
+};
+
+// The payload of a block holding exactly one whole unmasked text frame;
+// fails the test (and returns "") otherwise.
+inline std::string frame_payload(const BlockRef& b) {
+  if (!b) {
+    ADD_FAILURE() << "null block";
+    return "";
+  }
+  FrameHeader h{};
+  auto p = reinterpret_cast<const uint8_t*>(b->data());
+  HeaderResult r = parse_frame_header(p, b->size(), h, MaskRule::forbidden);
+  EXPECT_EQ(r.status, HeaderStatus::ok);
+  EXPECT_TRUE(h.fin);
+  EXPECT_EQ(h.opcode, Opcode::text);
+  EXPECT_EQ(h.header_len + h.payload_len, b->size()) << "one frame, nothing after it";
+  if (r.status != HeaderStatus::ok || h.header_len + h.payload_len != b->size()) return "";
+  return std::string(b->data() + h.header_len, h.payload_len);
+}
+
+}  // namespace chatd::test

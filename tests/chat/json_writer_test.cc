@@ -1,0 +1,175 @@
+// JSON writer: exact shapes, exact sizing, and escaping that any JSON parser
+// (here simdjson's DOM parser, independent of our reader) reads back exactly.
+#include "chat/json_writer.h"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <random>
+#include <string>
+
+#include "chat/event.h"
+#include "chat_test_util.h"
+#include "ws/encoder.h"
+
+namespace chatd {
+namespace {
+
+using test::frame_payload;
+
+simdjson::dom::element parse_dom(simdjson::dom::parser& p, const std::string& json) {
+  simdjson::dom::element e;
+  EXPECT_EQ(p.parse(json).get(e), simdjson::SUCCESS) << json;
+  return e;
+}
+
+std::string get_str(simdjson::dom::element e, const char* key) {
+  std::string_view s;
+  EXPECT_EQ(e[key].get(s), simdjson::SUCCESS) << key;
+  return std::string(s);
+}
+
+TEST(JsonWriter, ShapesMatchTheProtocol) {
+  std::vector<Member> users{{7, "bob"}, {3, "alice"}};
+  EXPECT_EQ(frame_payload(encode_welcome("alice", users)),
+            R"({"type":"welcome","nick":"alice","users":["bob","alice"]})");
+  EXPECT_EQ(frame_payload(encode_welcome("a", {})), R"({"type":"welcome","nick":"a","users":[]})");
+  EXPECT_EQ(frame_payload(encode_event({EventKind::join, 41, 1764100000123, "alice", {}})),
+            R"({"type":"system","event":"join","nick":"alice","text":"alice joined",)"
+            R"("id":41,"ts":1764100000123})");
+  EXPECT_EQ(frame_payload(encode_event({EventKind::msg, 42, 1764100000456, "alice", "Olá!"})),
+            R"({"type":"msg","nick":"alice","msg":"Olá!","id":42,"ts":1764100000456})");
+  EXPECT_EQ(frame_payload(encode_event({EventKind::leave, 43, 1764100000789, "bob", "ignored"})),
+            R"({"type":"system","event":"leave","nick":"bob","text":"bob left",)"
+            R"("id":43,"ts":1764100000789})");
+  EXPECT_EQ(frame_payload(encode_error(ChatError::nick_taken)),
+            R"({"type":"error","code":"nick_taken","message":"that nickname is in use"})");
+}
+
+TEST(JsonWriter, EveryErrorEncodes) {
+  simdjson::dom::parser p;
+  for (size_t i = 1; i < kChatErrorCount; ++i) {
+    ChatError e = ChatError(i);
+    auto doc = parse_dom(p, frame_payload(encode_error(e)));
+    EXPECT_EQ(get_str(doc, "type"), "error");
+    EXPECT_EQ(get_str(doc, "code"), error_code(e));
+    EXPECT_FALSE(get_str(doc, "message").empty());
+  }
+}
+
+TEST(JsonWriter, BlocksAreSizedExactlyWithFrameHeadroom) {
+  for (size_t n : {size_t(0), size_t(100), size_t(125), size_t(126), size_t(70000)}) {
+    std::string text(n, '\x01');  // every byte escapes to 6
+    BlockRef b = encode_msg("n", text, 1, 2);
+    std::string payload = frame_payload(b);
+    EXPECT_EQ(b->capacity, kMaxFrameHeader + payload.size()) << n;
+    EXPECT_EQ(b->end, b->capacity) << n;
+    EXPECT_EQ(b->refs, 1u);
+  }
+}
+
+TEST(JsonWriter, EscapedSizeMatchesWhatIsWritten) {
+  for (int c = 0; c < 256; ++c) {
+    std::string s(3, char(c));
+    char out[32];
+    EXPECT_EQ(size_t(write_escaped(out, s) - out), escaped_size(s)) << c;
+  }
+  char out[64];
+  std::string_view in = "a\"b\\c\n\x1f\x7f\xC3\xA9";
+  EXPECT_EQ(std::string_view(out, write_escaped(out, in) - out), R"(a\"b\\c\n\u001f)"
+                                                                 "\x7f\xC3\xA9");
+}
+
+TEST(JsonWriter, EveryControlCharacterRoundTrips) {
+  simdjson::dom::parser p;
+  std::string all;
+  for (int c = 0; c < 0x20; ++c) all += char(c);
+  all += "\"\\/\x7F";
+  for (int c = 0; c < 0x20; ++c) {
+    std::string one = std::string("<") + char(c) + ">";
+    auto doc = parse_dom(p, frame_payload(encode_msg(one, one, 1, 1)));
+    EXPECT_EQ(get_str(doc, "msg"), one) << c;
+    EXPECT_EQ(get_str(doc, "nick"), one) << c;
+  }
+  auto doc = parse_dom(p, frame_payload(encode_msg("n", all, 1, 1)));
+  EXPECT_EQ(get_str(doc, "msg"), all);
+  auto sys = parse_dom(p, frame_payload(encode_system(true, all, 1, 1)));
+  EXPECT_EQ(get_str(sys, "text"), all + " joined");
+  auto welcome = parse_dom(p, frame_payload(encode_welcome(all, std::vector<Member>{{1, all}})));
+  std::string_view first;
+  ASSERT_EQ(welcome["users"].at(0).get(first), simdjson::SUCCESS);
+  EXPECT_EQ(first, all);
+}
+
+// Random valid UTF-8 (every length class, controls, quotes, backslashes,
+// U+2028/2029) encodes into JSON that parses back to the same bytes.
+TEST(JsonWriter, RandomUtf8RoundTrips) {
+  std::mt19937 rng(12345);
+  auto random_cp = [&]() -> char32_t {
+    switch (rng() % 6) {
+      case 0:
+        return rng() % 0x20;
+      case 1:
+        return "\"\\/ a\x7F"[rng() % 6];
+      case 2:
+        return 0x80 + rng() % (0x800 - 0x80);
+      case 3: {
+        char32_t cp = 0x800 + rng() % (0x10000 - 0x800);
+        return (cp >= 0xD800 && cp <= 0xDFFF) ? 0x2028 : cp;
+      }
+      case 4:
+        return 0x10000 + rng() % (0x110000 - 0x10000);
+      default:
+        return 0x20 + rng() % 0x5F;
+    }
+  };
+  auto append = [](std::string& s, char32_t cp) {
+    if (cp < 0x80) {
+      s += char(cp);
+    } else if (cp < 0x800) {
+      s += char(0xC0 | (cp >> 6));
+      s += char(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      s += char(0xE0 | (cp >> 12));
+      s += char(0x80 | ((cp >> 6) & 0x3F));
+      s += char(0x80 | (cp & 0x3F));
+    } else {
+      s += char(0xF0 | (cp >> 18));
+      s += char(0x80 | ((cp >> 12) & 0x3F));
+      s += char(0x80 | ((cp >> 6) & 0x3F));
+      s += char(0x80 | (cp & 0x3F));
+    }
+  };
+  simdjson::dom::parser p;
+  for (int round = 0; round < 500; ++round) {
+    std::string s;
+    size_t n = rng() % 300;
+    for (size_t i = 0; i < n; ++i) append(s, random_cp());
+    std::string payload = frame_payload(encode_msg(s, s, round, -round));
+    ASSERT_TRUE(simdjson::validate_utf8(payload.data(), payload.size()));
+    auto doc = parse_dom(p, payload);
+    ASSERT_EQ(get_str(doc, "msg"), s) << round;
+    ASSERT_EQ(get_str(doc, "nick"), s) << round;
+  }
+}
+
+TEST(JsonWriter, NumbersAtTheirLimits) {
+  simdjson::dom::parser p;
+  struct Case {
+    uint64_t id = 0;
+    int64_t ts = 0;
+  };
+  for (Case c : {Case{0, 0}, Case{1, -1}, Case{UINT64_MAX, INT64_MAX}, Case{UINT64_MAX, INT64_MIN},
+                 Case{1ull << 53, 1764100000123}}) {
+    auto doc = parse_dom(p, frame_payload(encode_event({EventKind::msg, c.id, c.ts, "n", "m"})));
+    uint64_t id = 0;
+    int64_t ts = 0;
+    ASSERT_EQ(doc["id"].get(id), simdjson::SUCCESS);
+    ASSERT_EQ(doc["ts"].get(ts), simdjson::SUCCESS);
+    EXPECT_EQ(id, c.id);
+    EXPECT_EQ(ts, c.ts);
+  }
+}
+
+}  // namespace
+}  // namespace chatd
