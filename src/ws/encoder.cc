@@ -56,7 +56,7 @@ void frame_in_place(BlockRef& body, Opcode op) {
 BlockRef make_frame(Opcode op, std::string_view payload) {
   BlockRef b = BlockRef::make(kMaxFrameHeader + payload.size(), kMaxFrameHeader);
   if (!b) return b;
-  b.append(payload);
+  if (!payload.empty()) b.append(payload);  // an empty view may hold nullptr: no memcpy
   frame_in_place(b, op);
   return b;
 }
@@ -68,7 +68,7 @@ BlockRef make_close_frame(uint16_t code, std::string_view reason) {
   uint8_t be[2];
   store_be16(be, code);
   b.append(be, 2);
-  b.append(reason);
+  if (!reason.empty()) b.append(reason);
   frame_in_place(b, Opcode::close);
   return b;
 }
