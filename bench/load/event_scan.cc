@@ -8,20 +8,41 @@ namespace chatd::load {
 
 namespace {
 
-// Finds "key" followed by optional blanks and ':' and blanks; returns the
-// first byte of the value, or nullptr.
-const char* find_value(const char* p, const char* end, std::string_view quoted_key) {
+// If a key `"key"` starts at the quote q, returns the first byte of its
+// value (after blanks, ':' and blanks), else nullptr. A string value such as
+// "msg" in "type":"msg" is followed by ',' or '}', never ':', so it is skipped.
+const char* value_after_key(const char* q, const char* end, std::string_view key) {
+  if (static_cast<size_t>(end - q) < key.size() + 3) return nullptr;
+  if (std::memcmp(q + 1, key.data(), key.size()) != 0 || q[key.size() + 1] != '"') return nullptr;
+  const char* v = q + key.size() + 2;
+  while (v < end && (*v == ' ' || *v == '\t')) ++v;
+  if (v >= end || *v != ':') return nullptr;
+  ++v;
+  while (v < end && (*v == ' ' || *v == '\t')) ++v;
+  return v;
+}
+
+// Finds key `key` scanning forward from quote to quote (memchr skips long
+// texts in one vector pass); returns the first byte of its value or nullptr.
+const char* find_value(const char* p, const char* end, std::string_view key) {
   while (p < end) {
-    const void* hit = memmem(p, static_cast<size_t>(end - p), quoted_key.data(), quoted_key.size());
+    const char* q = static_cast<const char*>(std::memchr(p, '"', static_cast<size_t>(end - p)));
+    if (!q) return nullptr;
+    if (const char* v = value_after_key(q, end, key)) return v;
+    p = q + 1;
+  }
+  return nullptr;
+}
+
+// Like find_value but from the end: "id" and "ts" usually close an event.
+const char* find_value_backward(const char* begin, const char* end, std::string_view key) {
+  const char* p = end;
+  while (p > begin) {
+    const void* hit = memrchr(begin, '"', static_cast<size_t>(p - begin));
     if (!hit) return nullptr;
-    const char* v = static_cast<const char*>(hit) + quoted_key.size();
-    while (v < end && (*v == ' ' || *v == '\t')) ++v;
-    if (v < end && *v == ':') {
-      ++v;
-      while (v < end && (*v == ' ' || *v == '\t')) ++v;
-      return v;
-    }
-    p = static_cast<const char*>(hit) + 1;
+    const char* q = static_cast<const char*>(hit);
+    if (const char* v = value_after_key(q, end, key)) return v;
+    p = q;
   }
   return nullptr;
 }
@@ -40,7 +61,7 @@ const char* parse_uint(const char* p, const char* end, uint64_t& out) {
 ScannedEvent scan_event(const char* p, size_t n) {
   ScannedEvent ev;
   const char* end = p + n;
-  const char* type = find_value(p, end, "\"type\"");
+  const char* type = find_value(p, end, "type");
   if (!type || type + 2 > end || *type != '"') return ev;
   switch (type[1]) {
     case 'm':
@@ -58,13 +79,13 @@ ScannedEvent scan_event(const char* p, size_t n) {
     default:
       return ev;
   }
-  if (const char* id = find_value(p, end, "\"id\"")) {
+  if (const char* id = find_value_backward(p, end, "id")) {
     uint64_t v = 0;
     ev.has_id = parse_uint(id, end, v) != id;
     ev.id = v;
   }
   if (ev.kind != EventKind::msg) return ev;
-  const char* text = find_value(p, end, "\"msg\"");
+  const char* text = find_value(p, end, "msg");
   if (!text || *text != '"') return ev;
   ++text;
   uint64_t send_us = 0, sender = 0;

@@ -2,8 +2,9 @@
 // JSON parser: the type, the event id, and for our own messages the send time
 // and sender embedded in the text. This is sound only because the load
 // generator writes every nick and text itself (no quotes, no escapes), so a
-// key pattern such as "id": can only be a key. Cost per event: two memmem-like
-// scans over ~100 bytes, so the generator outpaces the server it measures.
+// key pattern such as "id": can only be a key. The scans hop from quote to
+// quote with memchr (a 1 KiB text is one vector pass), so the generator stays
+// well ahead of the server it measures.
 #pragma once
 
 #include <cstddef>
