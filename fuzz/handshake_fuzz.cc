@@ -27,8 +27,8 @@ void base64_invariants(std::string_view s) {
 }
 
 void origin_invariants(std::string_view origin, std::string_view host) {
-  std::string n = normalize_origin(origin);
-  if (!n.empty()) check(normalize_origin(n) == n);
+  std::string n = canonical_origin(origin);
+  if (!n.empty()) check(canonical_origin(n) == n);
   same_origin_as_host(origin, host);
 }
 

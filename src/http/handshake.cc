@@ -73,7 +73,7 @@ bool parse_origin(std::string_view origin, std::string& scheme, HostPort& hp) {
 
 }  // namespace
 
-std::string normalize_origin(std::string_view origin) {
+std::string canonical_origin(std::string_view origin) {
   std::string scheme;
   HostPort hp;
   if (!parse_origin(origin, scheme, hp)) return {};
@@ -86,7 +86,7 @@ bool OriginPolicy::add(std::string_view origin) {
     return true;
   }
   if (origin.size() > 1 && origin.back() == '/') origin.remove_suffix(1);
-  std::string n = normalize_origin(origin);
+  std::string n = canonical_origin(origin);
   if (n.empty()) return false;
   origins.push_back(std::move(n));
   return true;
@@ -94,7 +94,7 @@ bool OriginPolicy::add(std::string_view origin) {
 
 bool OriginPolicy::allows(std::string_view origin) const {
   if (allow_any) return true;
-  std::string n = normalize_origin(origin);
+  std::string n = canonical_origin(origin);
   if (n.empty()) return false;
   for (const auto& o : origins)
     if (o == n) return true;

@@ -28,7 +28,7 @@ struct OriginPolicy {
 // Normalizes an origin to "scheme://host:port" (scheme and host lowercased,
 // default port 80 for http/ws and 443 for https/wss filled in); empty if it is
 // not of the form scheme "://" host [":" port] (e.g. "null").
-std::string normalize_origin(std::string_view origin);
+std::string canonical_origin(std::string_view origin);
 
 // True if `origin` names the same host and port as the Host header value
 // `host`; a Host without a port means the default port of the origin's scheme.

@@ -11,7 +11,7 @@ char lower(char c) {
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) {
+bool ascii_iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
     if (lower(a[i]) != lower(b[i])) return false;
@@ -20,7 +20,7 @@ bool iequals(std::string_view a, std::string_view b) {
 
 const Header* Request::find(std::string_view name) const {
   for (size_t i = 0; i < header_count; ++i)
-    if (iequals(headers[i].name, name)) return &headers[i];
+    if (ascii_iequals(headers[i].name, name)) return &headers[i];
   return nullptr;
 }
 
@@ -31,7 +31,7 @@ std::string_view Request::header(std::string_view name) const {
 
 size_t Request::count(std::string_view name) const {
   size_t n = 0;
-  for (size_t i = 0; i < header_count; ++i) n += iequals(headers[i].name, name);
+  for (size_t i = 0; i < header_count; ++i) n += ascii_iequals(headers[i].name, name);
   return n;
 }
 
@@ -41,7 +41,7 @@ bool list_has_token(std::string_view value, std::string_view token) {
     std::string_view item = value.substr(0, comma);
     while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
     while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (iequals(item, token)) return true;
+    if (ascii_iequals(item, token)) return true;
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
@@ -50,7 +50,7 @@ bool list_has_token(std::string_view value, std::string_view token) {
 
 bool header_has_token(const Request& req, std::string_view name, std::string_view token) {
   for (size_t i = 0; i < req.header_count; ++i)
-    if (iequals(req.headers[i].name, name) && list_has_token(req.headers[i].value, token))
+    if (ascii_iequals(req.headers[i].name, name) && list_has_token(req.headers[i].value, token))
       return true;
   return false;
 }

@@ -40,7 +40,7 @@ std::string_view content_type_for(std::string_view file_name) {
   if (dot != std::string_view::npos && dot > 0) {
     std::string_view ext = file_name.substr(dot + 1);
     for (const auto& t : kTypes)
-      if (iequals(ext, t.ext)) return t.type;
+      if (ascii_iequals(ext, t.ext)) return t.type;
   }
   return "application/octet-stream";
 }

@@ -94,6 +94,6 @@ bool header_has_token(const Request& req, std::string_view name, std::string_vie
 bool keep_alive(const Request& req);
 
 // ASCII case-insensitive equality.
-bool iequals(std::string_view a, std::string_view b);
+bool ascii_iequals(std::string_view a, std::string_view b);
 
 }  // namespace chatd

@@ -137,9 +137,9 @@ TEST(Handshake, OriginPolicyParsing) {
   EXPECT_FALSE(policy.add("http://a/path"));
   EXPECT_FALSE(policy.add("ftp://a"));  // no default port known
   EXPECT_TRUE(policy.add("ftp://a:21"));
-  EXPECT_EQ(normalize_origin("HTTPS://Chat.Example"), "https://chat.example:443");
-  EXPECT_EQ(normalize_origin("http://chat.example:8080"), "http://chat.example:8080");
-  EXPECT_EQ(normalize_origin("null"), "");
+  EXPECT_EQ(canonical_origin("HTTPS://Chat.Example"), "https://chat.example:443");
+  EXPECT_EQ(canonical_origin("http://chat.example:8080"), "http://chat.example:8080");
+  EXPECT_EQ(canonical_origin("null"), "");
 }
 
 }  // namespace
