@@ -7,6 +7,9 @@
   through it;
 - the web client hosted apart from the server (a second HTTP server) reaches
   chatd only when chatd lists its origin in --allow-origin;
+- headless Chromium (when installed) chats from both: the page on the other
+  host, and the page over https through nginx;
+- `make install` into a scratch DESTDIR gives a binary that finds its client;
 - the /etc/default/chatd example in docs/DEPLOY.md is accepted by chatd.
 
 The Dockerfile and render.yaml are not exercised here (no container engine).
@@ -361,6 +364,84 @@ def test_client_hosted_elsewhere_needs_allow_origin(static_host, start_chatd):
     # Without --allow-origin, a page from another origin is refused.
     strict = start_chatd()
     assert asyncio.run(refused_status(f"ws://127.0.0.1:{strict.port}/ws", origin)) == 403
+
+
+# ------------------------------------------------------------------ a real browser
+
+BROWSER_DIR = REPO / "tests" / "browser"
+# Opens PAGE_URL in headless Chromium (the browser tests' harness), joins as
+# NICK, says TEXT, waits for the server's copy, and prints what the page
+# contacted and any page error as JSON.
+BROWSER_SCRIPT = """
+import { launchBrowser, byId, join, say, waitLast, WAIT_MS } from '%(harness)s';
+const browser = await launchBrowser();
+try {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  context.setDefaultTimeout(WAIT_MS);
+  const page = await context.newPage();
+  const urls = [], errors = [];
+  page.on('websocket', (ws) => urls.push(ws.url()));
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(process.env.PAGE_URL);
+  await join(page, process.env.NICK);
+  await say(page, process.env.TEXT);
+  await waitLast(page, 'own', process.env.TEXT);
+  console.log(JSON.stringify({ urls, errors }));
+} finally {
+  await browser.close();
+}
+"""
+
+
+def browser_available():
+    chromium = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
+    if shutil.which("node") is None or not os.access(chromium, os.X_OK):
+        pytest.skip("node or chromium is not installed")
+    if not (BROWSER_DIR / "node_modules" / "playwright-core").is_dir():
+        pytest.skip("tests/browser/node_modules is missing (scripts/install-deps.sh)")
+
+
+async def browser_joins(page_url, watch_uri, origin, ssl_context=None):
+    """A Python client watches the room while Chromium, on page_url, joins as
+    'web' and talks; returns the browser's report."""
+    kw = dict(origin=origin, ssl=ssl_context, open_timeout=TIMEOUT, close_timeout=TIMEOUT)
+    text = "hello from the page"
+    async with websockets.connect(watch_uri, **kw) as watcher:
+        await watcher.send(json.dumps({"type": "join", "nick": "watcher"}))
+        assert (await recv_json(watcher))["type"] == "welcome"
+        await recv_json(watcher)  # its own join event
+        script = BROWSER_SCRIPT % {"harness": (BROWSER_DIR / "harness.mjs").as_uri()}
+        node = await asyncio.create_subprocess_exec(
+            "node", "--input-type=module", "-e", script, cwd=str(BROWSER_DIR),
+            env={**os.environ, "PAGE_URL": page_url, "NICK": "web", "TEXT": text},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        seen = []
+        while not (seen and seen[-1].get("msg") == text):
+            seen.append(await recv_json(watcher))
+        out, err = await asyncio.wait_for(node.communicate(), 6 * TIMEOUT)
+        assert node.returncode == 0, err.decode(errors="replace")
+    assert [(e["type"], e.get("event"), e["nick"]) for e in seen] == [("system", "join", "web"), ("msg", None, "web")]
+    return json.loads(out.decode().strip().splitlines()[-1])
+
+
+def test_browser_page_from_another_host_chats(static_host, start_chatd):
+    browser_available()
+    static_port, set_server = static_host
+    origin = f"http://127.0.0.1:{static_port}"
+    server = start_chatd("--allow-origin", origin)
+    ws_url = f"ws://127.0.0.1:{server.port}/ws"
+    set_server(ws_url)
+    report = asyncio.run(browser_joins(f"{origin}/chat.html", ws_url, origin))
+    assert report["errors"] == [] and report["urls"] == [ws_url], report
+
+
+def test_browser_through_nginx(nginx):
+    browser_available()
+    https_port, _, ctx = nginx
+    base = f"https://localhost:{https_port}"
+    report = asyncio.run(browser_joins(f"{base}/", f"wss://localhost:{https_port}/ws", base, ctx))
+    assert report["errors"] == [] and report["urls"] == [f"wss://localhost:{https_port}/ws"], report
 
 
 # ------------------------------------------------------------------ make install
