@@ -213,6 +213,7 @@ int Fanout::report() {
   j.add("join_s", double(t_join_) / 1e6);
   j.add("joined", joined_);
   j.add("sent", sent_window_);
+  j.add("sent_total", sent_);
   j.add("sent_per_s", secs > 0 ? double(sent_window_) / secs : 0);
   j.add("deliveries", deliveries_window_);
   j.add("deliveries_per_s", secs > 0 ? double(deliveries_window_) / secs : 0);
