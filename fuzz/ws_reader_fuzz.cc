@@ -66,7 +66,8 @@ void check_event(const WsEvent& e, const ReaderLimits& lim, size_t have) {
   switch (e.type) {
     case WsEventType::need_more:
       CHECK(e.need_bytes > have - e.consumed);
-      CHECK(e.need_bytes <= lim.max_message + kMaxClientFrameHeader);
+      // The ring never has to hold more than one largest frame.
+      CHECK(e.need_bytes <= std::max(lim.max_message, kMaxControlPayload) + kMaxClientFrameHeader);
       break;
     case WsEventType::text: {
       CHECK(e.len <= lim.max_message);
