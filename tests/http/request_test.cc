@@ -30,6 +30,8 @@ ParseResult parse_every_way(const std::string& raw, Request& req) {
   for (size_t n = 1; n < raw.size(); ++n) {
     ParseResult r = parse_request(raw.data(), n, bytewise, req);
     EXPECT_EQ(r.status, ParseStatus::incomplete) << "byte-wise prefix " << n << " " << describe(r);
+    // Only the new byte is scanned next time: the scan remembers where it stopped.
+    EXPECT_EQ(bytewise.scanned, n);
   }
   ParseResult last = parse_request(raw.data(), raw.size(), bytewise, req);
   EXPECT_TRUE(same(last, whole)) << describe(last) << " vs " << describe(whole);
