@@ -85,12 +85,14 @@ class BlockRef {
 
   // Writers: valid only while this is the sole reference.
   void append(const void* p, size_t n) {
+    if (n == 0) return;  // memcpy with a null source is UB even for 0 bytes
     assert(b_->refs == 1 && n <= b_->tailroom());
     std::memcpy(b_->bytes() + b_->end, p, n);
     b_->end += static_cast<uint32_t>(n);
   }
   void append(std::string_view s) { append(s.data(), s.size()); }
   void prepend(const void* p, size_t n) {
+    if (n == 0) return;
     assert(b_->refs == 1 && n <= b_->headroom());
     b_->begin -= static_cast<uint32_t>(n);
     std::memcpy(b_->bytes() + b_->begin, p, n);
