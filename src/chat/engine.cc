@@ -1,5 +1,6 @@
 #include "chat/engine.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "chat/event.h"

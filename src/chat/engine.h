@@ -30,7 +30,16 @@ namespace chatd {
 struct ChatLimits {
   uint32_t rate_per_sec = 20;  // 0 disables rate limiting (--rate 0)
   uint32_t burst = 40;
-  size_t max_message = kDefaultJsonCapacity;  // the parser is sized for this
+  // The WebSocket message limit. The parser is allocated for up to
+  // kDefaultJsonCapacity of it at start (a 16 MiB limit would cost simdjson
+  // ~100 MB up front) and grows once, then stays, if a longer message comes.
+  size_t max_message = kDefaultJsonCapacity;
+};
+
+// What one client message produces.
+struct Outcome {
+  BlockRef reply;      // welcome or error: for the sender alone, sent first
+  BlockRef broadcast;  // the event: for every member of room(), the sender included
 };
 
 // Per-connection chat state, kept by the app in its connection.
@@ -39,7 +48,9 @@ struct Session {
   TokenBucket bucket;
 };
 
-// Totals since start, for the app's metrics.
+// Totals since start. The app's metrics count deliveries (messages_in per
+// text message, events_out per recipient) themselves; these add what only the
+// engine sees.
 struct ChatCounters {
   uint64_t messages_in = 0;   // text messages passed to on_text
   uint64_t events = 0;        // events created (join, leave, msg): one block each
@@ -49,10 +60,7 @@ struct ChatCounters {
 
 class ChatEngine {
  public:
-  struct Outcome {
-    BlockRef reply;      // welcome or error: for the sender alone, sent first
-    BlockRef broadcast;  // the event: for every member of room(), the sender included
-  };
+  using Outcome = chatd::Outcome;
 
   explicit ChatEngine(const ChatLimits& limits = {});
 

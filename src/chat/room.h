@@ -1,9 +1,10 @@
 // Room: the joined members in join order and the server-wide event counter.
 //
 // Owns each member's nick (one std::string per join). Knows nothing of
-// connections or fds: a member is the app's MemberId (connection slot).
-// Lookups are linear scans: joins and leaves are rare next to messages, and
-// fan-out walks members() in order anyway.
+// connections or fds: a member is the app's MemberId (connection slot, so
+// ids are small and dense). find(id) is O(1) through a slot-indexed table,
+// because every msg looks its sender up; join-by-nick and leave are linear,
+// as they are rare next to messages and fan-out is linear anyway.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +30,7 @@ class Room {
   // The member whose nick equals nick ASCII-case-insensitively, or nullptr.
   const Member* find_nick(std::string_view nick) const;
 
-  // The member with this id, or nullptr.
+  // The member with this id, or nullptr. O(1).
   const Member* find(MemberId id) const;
 
   // Members in join order; invalidated by join and leave.
@@ -42,7 +43,9 @@ class Room {
   uint64_t next_id() const { return next_id_; }
 
  private:
+  static constexpr uint32_t kAbsent = UINT32_MAX;
   std::vector<Member> members_;
+  std::vector<uint32_t> index_;  // by MemberId: position in members_, or kAbsent
   uint64_t next_id_ = 1;
 };
 

@@ -69,3 +69,31 @@ TEST(Room, EventIdsStartAtOneAndCount) {
 
 }  // namespace
 }  // namespace chatd
+
+namespace chatd {
+namespace {
+
+// find(id) after many joins and leaves agrees with a linear scan.
+TEST(Room, FindStaysRightThroughChurn) {
+  Room r;
+  uint32_t seed = 7;
+  auto next = [&] { return seed = seed * 1103515245 + 12345, (seed >> 16) % 40; };
+  for (int step = 0; step < 5000; ++step) {
+    MemberId id = next();
+    if (r.find(id)) {
+      ASSERT_TRUE(r.leave(id));
+    } else {
+      r.join(id, "n" + std::to_string(id));
+    }
+    for (MemberId q = 0; q < 45; ++q) {
+      const Member* scan = nullptr;
+      for (const Member& m : r.members()) {
+        if (m.id == q) scan = &m;
+      }
+      ASSERT_EQ(r.find(q), scan) << step << " " << q;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace chatd
