@@ -135,6 +135,23 @@ FlushResult OutputQueue::flush(int fd, size_t budget) {
   return res;
 }
 
+void OutputQueue::drop_unstarted() {
+  size_t keep = (count_ > 0 && offset_ > 0) ? 1 : 0;
+  while (count_ > keep) {
+    // Release from the tail: the head (partly written) stays in place.
+    uint32_t tail = (head() + count_ - 1) & (cap() - 1);
+    Block* b = slots()[tail];
+    bytes_ -= b->size();  // never the head when it is partly written
+    --count_;
+    block_release(b);
+  }
+  if (count_ == 0) {
+    bytes_ = 0;
+    offset_ = 0;
+    head() = 0;
+  }
+}
+
 void OutputQueue::clear() {
   while (count_ > 0) pop_front();
   std::free(entries_);

@@ -68,6 +68,9 @@ class OutputQueue {
 
   // Releases every queued block and the entry array.
   void clear();
+  // Releases every block not yet started, keeping a partly written head so
+  // the stream stays well framed: what a slow consumer gets before its close.
+  void drop_unstarted();
 
   // Heap bytes held by the entry array (blocks not counted: they are shared).
   size_t memory_bytes() const;

@@ -1,0 +1,44 @@
+// Connection: the state of one TCP connection, stored in the Server's table
+// at index fd. It owns its input ring, output queue, WebSocket reader and chat
+// session; the fd itself is closed by the Server (free_connection) at the end
+// of a loop turn, never in the middle of one (STYLE.md habit 6).
+#pragma once
+
+#include <cstdint>
+
+#include "chat/engine.h"
+#include "http/request.h"
+#include "net/input_ring.h"
+#include "net/output_queue.h"
+#include "net/socket.h"
+#include "ws/reader.h"
+
+namespace chatd {
+
+// http: reading request heads (keep-alive); websocket: after a 101;
+// closing: our last bytes are queued, input is read and discarded until the
+// peer's EOF or the closing deadline (a lingering close, so the peer reads
+// our close frame or error response instead of a reset).
+enum class Phase : uint8_t { free, http, websocket, closing };
+
+struct Connection {
+  int fd = -1;
+  uint32_t generation = 0;  // bumped when the slot is freed: stale epoll tokens miss
+  Phase phase = Phase::free;
+  bool dirty = false;         // listed in Server::dirty_, flushed before sleeping
+  bool write_armed = false;   // EPOLLOUT requested after a short write
+  bool reading = true;        // EPOLLIN requested
+  bool free_queued = false;   // listed in Server::to_free_
+  bool over_backlog = false;  // listed in Server::overflowed_
+  bool peer_eof = false;      // the peer sent FIN: close once our output is out
+  bool shut_wr = false;       // our FIN is sent (closing phase)
+  uint32_t interest = 0;      // the epoll mask currently registered
+  HeadScan scan;
+  IpKey ip{};
+  InputRing in;
+  OutputQueue out;
+  WsReader ws{nullptr};  // armed with the limits at the upgrade
+  Session session;
+};
+
+}  // namespace chatd

@@ -1,0 +1,299 @@
+// The loop itself: accepting, dispatching events, timers, shutdown and the
+// deferred freeing of connections.
+#include "app/server.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/sys.h"
+#include "http/response.h"
+#include "net/socket.h"
+#include "ws/encoder.h"
+
+namespace chatd {
+
+namespace {
+
+constexpr uint64_t kListenerToken = ~uint64_t{0};
+constexpr uint64_t kSignalToken = ~uint64_t{0} - 1;
+constexpr int kListenBacklog = 1024;
+constexpr int kMaxEvents = 256;
+// Accepts per wakeup, so a connection storm cannot starve established clients.
+constexpr int kAcceptBatch = 128;
+// After EMFILE/ENFILE the listener leaves the epoll set for this long: the
+// waiting clients stay in the kernel's backlog instead of spinning the loop.
+constexpr int64_t kAcceptPauseMs = 100;
+// How long a closing connection may take to read our last bytes.
+constexpr int64_t kClosingLingerMs = 5000;
+
+const char kBusyResponse[] =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n"
+    "Connection: close\r\n\r\nserver is busy.\r\n";
+
+}  // namespace
+
+Server::Server(const Config& config)
+    : config_(config),
+      timeouts_({int64_t(config.head_timeout_s) * 1000, int64_t(config.ping_interval_s) * 1000,
+                 int64_t(config.idle_timeout_s - config.ping_interval_s) * 1000,
+                 kClosingLingerMs}),
+      engine_(ChatLimits{config.rate, config.burst, config.max_message}) {
+  reader_limits_.max_message = config.max_message;
+  ping_frame_ = make_frame(Opcode::ping, {});
+}
+
+std::unique_ptr<Server> Server::create(const Config& config, std::string& error) {
+  std::unique_ptr<Server> s(new Server(config));
+  for (const std::string& o : config.allow_origins) {
+    if (!s->origins_.add(o)) {
+      error = "--allow-origin: \"" + o + "\" is not an origin";
+      return nullptr;
+    }
+  }
+  if (!s->static_files_.open(config.static_dir, &error)) return nullptr;
+  if (long r = EventLoop::create(s->loop_); r < 0) {
+    error = std::string("epoll_create1: ") + strerror(int(-r));
+    return nullptr;
+  }
+  long fd = listen_tcp(config.host.c_str(), config.port, kListenBacklog);
+  if (fd < 0) {
+    error = "cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " +
+            strerror(int(-fd));
+    return nullptr;
+  }
+  s->listener_.reset(int(fd));
+  s->port_ = uint16_t(local_port(int(fd)));
+  long sfd = make_signalfd({SIGINT, SIGTERM});
+  if (sfd < 0) {
+    error = std::string("signalfd: ") + strerror(int(-sfd));
+    return nullptr;
+  }
+  s->signals_.reset(int(sfd));
+  ignore_sigpipe();
+  s->loop_.add(s->listener_.get(), EPOLLIN, kListenerToken);
+  s->listening_ = true;
+  s->loop_.add(s->signals_.get(), EPOLLIN, kSignalToken);
+
+  // The table holds one slot per possible fd; it is sized once here so that
+  // a Connection& stays valid for a whole loop turn.
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  size_t slots = lim.rlim_cur == RLIM_INFINITY ? 1 << 20 : size_t(lim.rlim_cur);
+  s->conns_.resize(std::min<size_t>(slots, 1 << 20));
+  s->timeouts_.resize(uint32_t(s->conns_.size()));
+  return s;
+}
+
+int Server::run() {
+  log_line("listening on http://%s:%u/ (static %s)", config_.host.c_str(), port_,
+           static_files_.root().c_str());
+  std::array<epoll_event, kMaxEvents> events;
+  for (;;) {
+    int64_t now = mono_ms();
+    run_timeouts(now);
+    free_queued();
+    settle_overflows();  // leave events from timeouts and frees can overflow others
+    flush_dirty();
+    if (stopping_ && (metrics_.connections_open == 0 || now >= stop_deadline_)) break;
+    int n = loop_.wait(events.data(), kMaxEvents, dirty_.empty() ? wait_timeout(now) : 0);
+    if (n < 0) {
+      log_line("epoll_wait: %s", strerror(-n));
+      return 1;
+    }
+    for (int i = 0; i < n; ++i) dispatch(events[size_t(i)]);
+    settle_overflows();
+  }
+  log_line("stopped (%llu connections left)", (unsigned long long)metrics_.connections_open);
+  return 0;
+}
+
+void Server::dispatch(const epoll_event& ev) {
+  if (ev.data.u64 == kListenerToken) return on_accept();
+  if (ev.data.u64 == kSignalToken) return on_signal();
+  uint32_t fd = uint32_t(ev.data.u64);
+  Connection& c = slot(fd);
+  if (c.phase == Phase::free || token_of(c) != ev.data.u64) return;  // stale event
+  if (ev.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(c);
+  if ((ev.events & EPOLLOUT) && c.phase != Phase::free) on_writable(c);
+}
+
+void Server::on_accept() {
+  for (int i = 0; i < kAcceptBatch && listening_; ++i) {
+    sockaddr_storage peer{};
+    long fd = accept_nonblocking(listener_.get(), &peer);
+    if (fd == -EAGAIN) return;
+    if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
+      log_line("accept: %s; pausing accepts for %lld ms", strerror(int(-fd)),
+               (long long)kAcceptPauseMs);
+      return pause_accepting(mono_ms());
+    }
+    if (fd < 0) continue;  // the client gave up already (ECONNABORTED, EPROTO...)
+    if (size_t(fd) >= conns_.size()) {
+      refuse_connection(int(fd));
+      continue;
+    }
+    IpKey ip = ip_key(peer, 64);
+    uint32_t& from_ip = per_ip_[ip_key_hash(ip)];
+    if (metrics_.connections_open >= config_.max_conn || from_ip >= config_.max_conn_per_ip) {
+      if (from_ip == 0) per_ip_.erase(ip_key_hash(ip));
+      refuse_connection(int(fd));
+      continue;
+    }
+    ++from_ip;
+    open_connection(int(fd), ip);
+  }
+}
+
+// Over a limit the connection never enters the loop's state: it is answered
+// with a 503 if its request is already readable, then closed.
+void Server::refuse_connection(int fd) {
+  ++metrics_.connections_refused;
+  char scratch[512];
+  if (recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0) {
+    ssize_t ignored = send(fd, kBusyResponse, sizeof kBusyResponse - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)ignored;
+  }
+  close(fd);
+}
+
+void Server::open_connection(int fd, const IpKey& ip) {
+  Connection& c = slot(uint32_t(fd));
+  c.fd = fd;
+  c.phase = Phase::http;
+  c.ip = ip;
+  c.reading = true;
+  c.interest = EPOLLIN | EPOLLRDHUP;
+  set_nodelay(fd);
+  if (long r = loop_.add(fd, c.interest, token_of(c)); r < 0) {
+    log_line("epoll_ctl add: %s", strerror(int(-r)));
+    c.phase = Phase::closing;
+    schedule_free(c);
+    return;
+  }
+  ++metrics_.connections_open;
+  ++metrics_.connections_accepted;
+  timeouts_.arm(uint32_t(fd), kHeadLane, mono_ms());
+}
+
+void Server::pause_accepting(int64_t now) {
+  if (listening_) loop_.remove(listener_.get());
+  listening_ = false;
+  accept_resume_ = now + kAcceptPauseMs;
+}
+
+void Server::on_signal() {
+  int sig = read_signal(signals_.get());
+  if (sig <= 0 || stopping_) return;
+  log_line("%s received: closing %llu connections", sig == SIGINT ? "SIGINT" : "SIGTERM",
+           (unsigned long long)metrics_.connections_open);
+  begin_shutdown();
+}
+
+// Stop accepting, answer requests still in their head with 503, send 1001 to
+// every WebSocket, then let the loop flush until all are closed or the grace
+// period ends. Leave events are not broadcast while stopping: everyone is
+// leaving at once, and n leaves to n members would be n^2 frames.
+void Server::begin_shutdown() {
+  stopping_ = true;
+  int64_t now = mono_ms();
+  stop_deadline_ = now + config_.shutdown_grace_ms;
+  if (listening_) loop_.remove(listener_.get());
+  listening_ = false;
+  accept_resume_ = -1;
+  listener_.reset();
+  BlockRef going_away = make_close_frame(1001, "server shutting down");
+  for (Connection& c : conns_) {
+    if (c.phase == Phase::http) {
+      if (!c.out.empty()) {
+        close_after_response(c);  // a response is still going out
+      } else if (c.in.readable() > 0) {
+        enqueue(c, make_error_response(503, false, false));
+        close_after_response(c);
+      } else {
+        schedule_free(c);
+      }
+    } else if (c.phase == Phase::websocket) {
+      if (c.session.joined) engine_.on_disconnect(c.session, uint32_t(c.fd), wall_ms());
+      enqueue(c, going_away);
+      c.phase = Phase::closing;
+      --metrics_.websockets_open;
+      timeouts_.arm(uint32_t(c.fd), kClosingLane, now);
+    }
+  }
+  metrics_.joined_users = engine_.room().size();
+}
+
+void Server::run_timeouts(int64_t now) {
+  if (accept_resume_ >= 0 && now >= accept_resume_ && !stopping_) {
+    accept_resume_ = -1;
+    listening_ = loop_.add(listener_.get(), EPOLLIN, kListenerToken) == 0;
+  }
+  uint32_t fd;
+  uint8_t lane;
+  while (timeouts_.pop_expired(now, fd, lane)) {
+    Connection& c = slot(fd);
+    switch (lane) {
+      case kHeadLane:  // no complete request head in time (or an idle keep-alive)
+        schedule_free(c);
+        break;
+      case kIdleLane:  // silent for the ping interval: ask for a sign of life
+        enqueue(c, ping_frame_);
+        timeouts_.arm(fd, kPingLane, now);
+        break;
+      case kPingLane:  // silent past the idle timeout
+        close_websocket(c, 1001, "idle timeout");
+        break;
+      case kClosingLane:  // the peer never finished reading or never closed
+        schedule_free(c);
+        break;
+    }
+  }
+}
+
+int Server::wait_timeout(int64_t now) const {
+  int t = timeouts_.timeout_ms(now);
+  auto earlier = [&](int64_t deadline) {
+    int64_t d = std::max<int64_t>(0, deadline - now);
+    if (t < 0 || d < t) t = int(d);
+  };
+  if (accept_resume_ >= 0) earlier(accept_resume_);
+  if (stopping_) earlier(stop_deadline_);
+  return t;
+}
+
+void Server::schedule_free(Connection& c) {
+  if (c.free_queued) return;
+  c.free_queued = true;
+  to_free_.push_back(uint32_t(c.fd));
+}
+
+void Server::free_queued() {
+  // Freeing never queues more frees, but a leave event may mark others dirty:
+  // they flush on the next turn, which starts at once (timeout 0).
+  for (size_t i = 0; i < to_free_.size(); ++i) free_connection(slot(to_free_[i]));
+  to_free_.clear();
+}
+
+void Server::free_connection(Connection& c) {
+  if (c.phase == Phase::websocket) leave_room(c), --metrics_.websockets_open;
+  auto it = per_ip_.find(ip_key_hash(c.ip));
+  if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+  timeouts_.disarm(uint32_t(c.fd));
+  close(c.fd);  // also removes it from the epoll set
+  --metrics_.connections_open;
+  uint32_t generation = c.generation + 1;
+  int fd = c.fd;
+  c.in.release(input_pool_);
+  c = Connection{};
+  c.fd = fd;
+  c.generation = generation;
+}
+
+}  // namespace chatd

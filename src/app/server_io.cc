@@ -1,0 +1,177 @@
+// Moving bytes: reads into a connection's ring, writev of its queue, and the
+// epoll interest that follows from both.
+#include <sys/socket.h>
+
+#include "app/server.h"
+#include "base/clock.h"
+#include "net/socket.h"
+#include "ws/encoder.h"
+
+namespace chatd {
+
+namespace {
+
+// Bytes read from one connection per wakeup, so one busy client cannot
+// starve the rest (Redis' NET_MAX_WRITES_PER_EVENT idea, for reads).
+constexpr size_t kReadBudget = 256 * 1024;
+// Bytes written to one connection per flush; the rest waits for the next turn.
+constexpr size_t kWriteBudget = 1024 * 1024;
+// An HTTP client that pipelines requests without reading the answers stops
+// being read once this much output waits for it.
+constexpr size_t kHttpOutputPause = 1024 * 1024;
+
+}  // namespace
+
+void Server::on_readable(Connection& c) {
+  if (c.phase == Phase::closing) return discard_input(c);
+  size_t budget = kReadBudget;
+  while (budget > 0 && (c.phase == Phase::http || c.phase == Phase::websocket) && c.reading) {
+    // The ring needs room for the rest of the current frame or head; the
+    // parsers fail a frame or head over its limit before the cap is reached.
+    size_t cap = std::max(config_.max_message, size_t{kMaxHeadBytes}) + kMaxClientFrameHeader;
+    if (!c.in.reserve(1, cap, input_pool_)) {
+      connection_lost(c);
+      return;
+    }
+    size_t room = c.in.writable();
+    long n = read_some(c.fd, c.in.write_ptr(), room);
+    if (n == -EAGAIN) break;
+    if (n <= 0) {
+      // EOF or a reset. What was complete before it is handled already; an
+      // HTTP client that half-closed still gets the answers queued for it.
+      c.peer_eof = true;
+      if (c.phase == Phase::http && !c.out.empty()) {
+        close_after_response(c);
+      } else {
+        connection_lost(c);
+      }
+      return;
+    }
+    c.in.produced(size_t(n));
+    budget -= std::min(budget, size_t(n));
+    if (c.phase == Phase::websocket) timeouts_.arm(uint32_t(c.fd), kIdleLane, mono_ms());
+    process_input(c);
+    if (size_t(n) < room) break;  // the socket is drained: skip the read that says EAGAIN
+  }
+  if (c.phase != Phase::free) c.in.release_if_empty(input_pool_);
+}
+
+void Server::process_input(Connection& c) {
+  if (c.phase == Phase::http) handle_http(c);
+  if (c.phase == Phase::websocket) handle_websocket(c);
+}
+
+// A closing connection's input is read and dropped until the peer's EOF: our
+// last bytes (close frame, error page) then reach it before our FIN, not
+// after a reset caused by unread input.
+void Server::discard_input(Connection& c) {
+  char scratch[16 * 1024];
+  for (int i = 0; i < 16; ++i) {
+    long n = read_some(c.fd, scratch, sizeof scratch);
+    if (n == -EAGAIN) return;
+    if (n <= 0) {
+      c.peer_eof = true;
+      schedule_free(c);
+      return;
+    }
+  }
+}
+
+void Server::on_writable(Connection& c) {
+  flush(c);
+  if (c.phase == Phase::http && !c.reading && c.out.bytes() < kHttpOutputPause / 2) {
+    c.reading = true;
+    update_interest(c);
+    handle_http(c);  // requests that arrived while paused
+  }
+}
+
+void Server::enqueue(Connection& c, BlockRef block) {
+  ++metrics_.frames_written;
+  c.out.push(std::move(block));
+  if (!c.dirty) {
+    c.dirty = true;
+    dirty_.push_back(uint32_t(c.fd));
+  }
+  if (c.phase == Phase::websocket && c.out.bytes() > config_.max_backlog && !c.over_backlog) {
+    c.over_backlog = true;
+    overflowed_.push_back(uint32_t(c.fd));
+  }
+  if (c.phase == Phase::http && c.out.bytes() > kHttpOutputPause && c.reading) {
+    c.reading = false;
+    update_interest(c);
+  }
+}
+
+void Server::flush_dirty() {
+  // Flushing can mark nothing new dirty, so one pass over the list suffices;
+  // a connection whose budget ran out goes back on the list for the next turn.
+  std::vector<uint32_t> batch;
+  batch.swap(dirty_);
+  for (uint32_t fd : batch) {
+    Connection& c = slot(fd);
+    c.dirty = false;
+    if (c.phase == Phase::free || c.free_queued) continue;
+    flush(c);
+  }
+  batch.clear();
+  if (dirty_.empty()) dirty_.swap(batch);  // keep the capacity: no allocation per turn
+}
+
+void Server::flush(Connection& c) {
+  if (!c.out.empty() && !c.write_armed) {
+    FlushResult r = c.out.flush(c.fd, kWriteBudget);
+    metrics_.bytes_written += r.written;
+    if (r.error) {
+      c.out.clear();
+      connection_lost(c);
+      return;
+    }
+    if (r.would_block) {
+      c.write_armed = true;
+      update_interest(c);
+    } else if (!c.out.empty() && !c.dirty) {
+      c.dirty = true;  // budget spent: continue next turn
+      dirty_.push_back(uint32_t(c.fd));
+    }
+  } else if (c.write_armed) {  // EPOLLOUT fired: the socket has room again
+    c.write_armed = false;
+    FlushResult r = c.out.flush(c.fd, kWriteBudget);
+    metrics_.bytes_written += r.written;
+    if (r.error) {
+      c.out.clear();
+      connection_lost(c);
+      return;
+    }
+    c.write_armed = r.would_block;
+    if (!r.would_block && !c.out.empty() && !c.dirty) {
+      c.dirty = true;
+      dirty_.push_back(uint32_t(c.fd));
+    }
+    update_interest(c);
+  }
+  if (c.out.empty() && c.phase == Phase::closing && !c.shut_wr) {
+    c.shut_wr = true;
+    shutdown(c.fd, SHUT_WR);
+    if (c.peer_eof) schedule_free(c);
+  }
+}
+
+void Server::update_interest(Connection& c) {
+  uint32_t want = 0;
+  if (c.reading && !c.peer_eof) want |= EPOLLIN | EPOLLRDHUP;
+  if (c.write_armed) want |= EPOLLOUT;
+  if (want == c.interest) return;
+  c.interest = want;
+  loop_.modify(c.fd, want, token_of(c));
+}
+
+// The connection is gone (EOF, reset, write error): free it at the end of the
+// turn; its leave event goes out then.
+void Server::connection_lost(Connection& c) {
+  c.reading = false;
+  update_interest(c);
+  schedule_free(c);
+}
+
+}  // namespace chatd

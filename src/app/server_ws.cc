@@ -1,0 +1,93 @@
+// The WebSocket phase: frames out of the ring, chat messages into the engine,
+// and every resulting event fanned out as one shared block.
+#include "app/server.h"
+#include "base/clock.h"
+#include "ws/encoder.h"
+
+namespace chatd {
+
+void Server::handle_websocket(Connection& c) {
+  while (c.phase == Phase::websocket) {
+    WsEvent ev = c.ws.next(c.in.read_ptr(), c.in.readable());
+    switch (ev.type) {
+      case WsEventType::need_more:
+        // Fragments already copied into the reader count as consumed.
+        c.in.consume(ev.consumed);
+        return;
+      case WsEventType::text: {
+        ++metrics_.messages_in;
+        Outcome outcome = engine_.on_text(c.session, uint32_t(c.fd), ev.data, ev.len, wall_ms(),
+                                          mono_ms());
+        c.in.consume(ev.consumed);
+        deliver(c, std::move(outcome));
+        break;
+      }
+      case WsEventType::ping:
+        enqueue(c, make_pong({reinterpret_cast<const char*>(ev.data), ev.len}));
+        c.in.consume(ev.consumed);
+        break;
+      case WsEventType::pong:  // only proves liveness, which the read did already
+        c.in.consume(ev.consumed);
+        break;
+      case WsEventType::close:
+        c.in.consume(ev.consumed);
+        close_websocket(c, ev.close_code, {});
+        return;
+      case WsEventType::fail:
+        ++metrics_.protocol_errors;
+        close_websocket(c, ev.close_code, {});
+        return;
+    }
+  }
+}
+
+void Server::deliver(Connection& sender, Outcome&& outcome) {
+  if (outcome.reply) enqueue(sender, std::move(outcome.reply));
+  if (outcome.broadcast) broadcast(outcome.broadcast);
+  metrics_.joined_users = engine_.room().size();
+  settle_overflows();
+}
+
+// One reference to the same framed block for every member: no copy and no
+// allocation per recipient (the queue's slot array is kept between turns).
+void Server::broadcast(const BlockRef& event) {
+  for (const Member& m : engine_.room().members()) enqueue(slot(m.id), event);
+  metrics_.events_out += engine_.room().size();
+}
+
+// Members whose unsent output passed --max-backlog during a fan-out are
+// dropped after it, never in the middle of iterating the room. Their leave
+// events may push others over the limit: the list is worked until empty.
+void Server::settle_overflows() {
+  while (!overflowed_.empty()) {
+    Connection& c = slot(overflowed_.back());
+    overflowed_.pop_back();
+    c.over_backlog = false;
+    if (c.phase != Phase::websocket) continue;
+    ++metrics_.slow_consumers_dropped;
+    close_websocket(c, 1008, "slow consumer");
+  }
+}
+
+void Server::leave_room(Connection& c) {
+  BlockRef leave = engine_.on_disconnect(c.session, uint32_t(c.fd), wall_ms());
+  if (leave && !stopping_) broadcast(leave);
+  metrics_.joined_users = engine_.room().size();
+}
+
+// Ends the WebSocket phase with a close frame: the member leaves now, so the
+// leave event goes out in order with the events before it; the frame follows
+// everything already queued, except for a slow consumer, whose backlog is
+// dropped (blocks not yet started) so the close frame can reach it.
+void Server::close_websocket(Connection& c, uint16_t code, std::string_view reason) {
+  if (c.phase != Phase::websocket) return;
+  c.phase = Phase::closing;
+  --metrics_.websockets_open;
+  leave_room(c);
+  if (code == 1008) c.out.drop_unstarted();
+  enqueue(c, make_close_frame(code, reason));
+  c.ws.release_memory();
+  timeouts_.arm(uint32_t(c.fd), kClosingLane, mono_ms());
+}
+
+}  // namespace chatd
