@@ -305,7 +305,8 @@ std::string config_help() {
     h.resize(h.size() - indent.size());  // the last newline's indent
   }
   h += "  --help                  this text\n";
-  h += "  --version               print \"" + std::string(kVersion) + "\"\n";
+  h += "  --version               print \"" + std::string(kVersion) +
+       "\"";  // no final newline, like every message
   return h;
 }
 

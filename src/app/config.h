@@ -56,7 +56,7 @@ enum class ConfigAction { run, help, version, error };
 struct ConfigResult {
   ConfigAction action;
   Config config;        // meaningful when action == run
-  std::string message;  // the help text, the version, or one error line (no newline)
+  std::string message;  // the help text, the version, or one error line; no final newline
 };
 
 // Parses argv (argv[0] is skipped) over envp (a null-terminated "NAME=value"
