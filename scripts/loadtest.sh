@@ -4,8 +4,9 @@
 # figures, their ratio and the target. Each server is started fresh for each
 # run and stopped afterwards; a trap cleans up on any exit.
 #
-# Usage: scripts/loadtest.sh [--short] [--runs N] [--port P] [--list] [scenario...]
-#   no scenario: all of them (see --list); --short: one quick fan-out run.
+# Usage: scripts/loadtest.sh [--short] [--runs N] [--port P] [--only chatd|floor] [--list] [scenario...]
+#   no scenario: all of them (see --list); --short: one quick fan-out run;
+#   --only: run one server (e.g. the floor figures before chatd exists).
 # Environment: CHATD (build/chatd), FLOOR (../shared/bench/floor),
 #   CHAT_LOAD (build/chat_load), CHATD_EXTRA (extra chatd flags),
 #   SERVER_CPU (0), LOAD_CPU (1), RESULTS (a file to append JSON lines to).
@@ -21,6 +22,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT=9300
 RUNS=1
+SERVERS="chatd floor"
 PY=/usr/bin/python3
 # Every connection is an fd, in the servers as in chat_load.
 ulimit -n "$(ulimit -Hn)"
@@ -37,7 +39,7 @@ SCENARIOS=(
 )
 SHORT="fanout-short|deliveries_per_s|none|fanout --clients 200 --senders 5 --size 32 --window 2 --duration 3"
 
-usage() { sed -n '6,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '6,12p' "$0" | sed 's/^# \{0,1\}//'; }
 
 selected=()
 while [ $# -gt 0 ]; do
@@ -45,6 +47,7 @@ while [ $# -gt 0 ]; do
     --short) selected=("$SHORT") ;;
     --runs) RUNS=$2; shift ;;
     --port) PORT=$2; shift ;;
+    --only) SERVERS=$2; shift ;;
     --list) for s in "${SCENARIOS[@]}"; do echo "${s%%|*}: ${s##*|}"; done; exit 0 ;;
     -h|--help) usage; exit 0 ;;
     *)
@@ -58,7 +61,10 @@ done
 [ ${#selected[@]} -gt 0 ] || selected=("${SCENARIOS[@]}")
 case "$RUNS" in ''|*[!0-9]*) echo "loadtest: --runs needs a number" >&2; exit 2 ;; esac
 
-for bin in "$CHATD" "$FLOOR" "$CHAT_LOAD"; do
+bins=("$CHAT_LOAD")
+case " $SERVERS " in *" chatd "*) bins+=("$CHATD") ;; esac
+case " $SERVERS " in *" floor "*) bins+=("$FLOOR") ;; esac
+for bin in "${bins[@]}"; do
   [ -x "$bin" ] || { echo "loadtest: $bin is missing (make build/chatd build/chat_load?)" >&2; exit 2; }
 done
 
@@ -117,7 +123,7 @@ echo "loadtest: $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /pro
 summary="$work/summary.jsonl"
 for s in "${selected[@]}"; do
   IFS='|' read -r name metric target args <<<"$s"
-  for server in chatd floor; do
+  for server in $SERVERS; do
     for run in $(seq "$RUNS"); do
       # shellcheck disable=SC2086
       line=$(run_one "$server" $args)
