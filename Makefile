@@ -107,6 +107,19 @@ format:
 format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.cc' '*.h')
 
+# `make install` (PREFIX, DESTDIR as usual): the binary to $(PREFIX)/bin and
+# the web client to $(PREFIX)/share/chatd/static, where the installed binary
+# looks for it. The old client is replaced, not merged.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+install: $(BUILD)/chatd
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/chatd
+	install -m 755 $(BUILD)/chatd $(DESTDIR)$(PREFIX)/bin/chatd
+	rm -rf $(DESTDIR)$(PREFIX)/share/chatd/static
+	cp -R static $(DESTDIR)$(PREFIX)/share/chatd/static
+	chmod -R u=rwX,go=rX $(DESTDIR)$(PREFIX)/share/chatd/static
+
 clean:
 	rm -rf build
 
