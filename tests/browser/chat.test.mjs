@@ -35,7 +35,7 @@ function assertTimes(list) {
   }
 }
 
-test('two people join, talk with Enter and with the button, and one leaves', async () => {
+test('two people join, talk with Enter and with the button, and one leaves', { timeout: WAIT_MS * 3 }, async () => {
   const alice = await person();
   await waitState(alice.page, 'open');
   await join(alice.page, 'alice');
@@ -78,7 +78,7 @@ test('two people join, talk with Enter and with the button, and one leaves', asy
   await alice.context.close();
 });
 
-test('three people see the same conversation in the same order', async () => {
+test('three people see the same conversation in the same order', { timeout: WAIT_MS * 3 }, async () => {
   const names = ['carol', 'dave', 'erin'];
   const ps = [];
   for (const n of names) {
@@ -124,7 +124,7 @@ test('three people see the same conversation in the same order', async () => {
   await ps[0].context.close();
 });
 
-test('a taken nickname is refused with the server message and the form stays usable', async () => {
+test('a taken nickname is refused with the server message and the form stays usable', { timeout: WAIT_MS * 3 }, async () => {
   const frank = await person();
   await join(frank.page, 'frank');
   const other = await person();
@@ -149,7 +149,7 @@ test('a taken nickname is refused with the server message and the form stays usa
   await other.context.close();
 });
 
-test('an error from the server keeps the typed text; rate limits are shown', async () => {
+test('an error from the server keeps the typed text; rate limits are shown', { timeout: WAIT_MS * 3 }, async () => {
   const p = await person();
   await join(p.page, 'heidi');
   const long = 'x'.repeat(2001);
@@ -174,13 +174,13 @@ test('an error from the server keeps the typed text; rate limits are shown', asy
   const fresh = (await entries(p.page)).slice(before);
   const errors = fresh.filter((e) => e.kind === 'error');
   assert.ok(errors.length > 0, 'no rate-limit error shown');
-  assert.ok(fresh.filter((e) => e.kind === 'own').length >= 40);
+  assert.ok(fresh.filter((e) => e.kind === 'own').length >= 30, 'the burst allowance was not used');
   assert.equal(await p.page.locator('[data-testid="message"][data-kind="error"][data-code="rate_limited"]').count() > 0, true);
   assert.equal(await byId(p.page, 'text').inputValue(), `burst ${burst - 1}`, 'typed text lost after an error');
   await p.context.close();
-}, { timeout: WAIT_MS * 3 });
+});
 
-test('HTML in messages and nicknames is shown as text and never runs', async () => {
+test('HTML in messages and nicknames is shown as text and never runs', { timeout: WAIT_MS * 3 }, async () => {
   const evil = '<img src=x onerror=window.__pwned=1>';
   const script = '<script>window.__pwned=2</script>';
   const nick = '<b>ivan</b>';

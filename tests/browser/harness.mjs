@@ -173,6 +173,13 @@ export function waitState(page, states) {
   );
 }
 
+// `promise`, or a rejection naming `what` if it has not settled within `ms`.
+export function within(promise, what, ms = WAIT_MS) {
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 export function ensureScreenshotDir() {
   mkdirSync(screenshotDir, { recursive: true });
   return screenshotDir;
