@@ -34,6 +34,7 @@
     timer: 0,
     unread: 0,
     lastFrom: null,
+    stick: true, // the view follows new entries; false once the person scrolls up
   };
 
   function serverUrl() {
@@ -248,16 +249,18 @@
     return box.scrollHeight - box.scrollTop - box.clientHeight <= NEAR_BOTTOM_PX;
   }
 
+  function toBottom() {
+    ui.messages.scrollTop = ui.messages.scrollHeight;
+    s.stick = true;
+    ui.jump.hidden = true;
+  }
+
   function append(node) {
-    const follow = atBottom();
     ui.messages.append(node);
     ui.empty.hidden = true;
     while (ui.messages.childElementCount > MAX_ENTRIES) ui.messages.firstElementChild.remove();
-    if (follow) {
-      ui.messages.scrollTop = ui.messages.scrollHeight;
-    } else {
-      ui.jump.hidden = false;
-    }
+    if (s.stick) toBottom();
+    else ui.jump.hidden = false;
   }
 
   function addEntry(kind, e) {
@@ -362,12 +365,12 @@
   ui.text.addEventListener('input', autosize);
 
   ui.messages.addEventListener('scroll', () => {
-    if (atBottom()) ui.jump.hidden = true;
+    s.stick = atBottom();
+    if (s.stick) ui.jump.hidden = true;
   }, { passive: true });
-  ui.jump.addEventListener('click', () => {
-    ui.messages.scrollTop = ui.messages.scrollHeight;
-    ui.jump.hidden = true;
-  });
+  ui.jump.addEventListener('click', toBottom);
+  // A growing input or a phone keyboard shrinks the list; keep following if we were.
+  if (window.ResizeObserver) new ResizeObserver(() => { if (s.stick) toBottom(); }).observe(ui.messages);
 
   // The status pill doubles as "retry now" while offline.
   ui.status.addEventListener('click', () => { if (!s.ws) connect(); });
