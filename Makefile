@@ -32,6 +32,9 @@ FUZZ_NAMES := $(FUZZ_SRCS:fuzz/%_fuzz.cc=%)
 
 PYTHON ?= /usr/bin/python3
 
+# Objects are kept even when only a test binary needed them.
+.SECONDARY:
+
 .PHONY: all deps run test unit integration browser fuzz-replay fuzz fuzz-ci bench format format-check clean install
 
 all: $(BUILD)/chatd $(BUILD)/unit_tests

@@ -9,8 +9,8 @@ namespace {
 
 void add(std::string& out, const char* name, const char* type, const char* help, uint64_t v) {
   char line[256];
-  snprintf(line, sizeof line, "# HELP chatd_%s %s\n# TYPE chatd_%s %s\nchatd_%s %" PRIu64 "\n", name,
-           help, name, type, name, v);
+  snprintf(line, sizeof line, "# HELP chatd_%s %s\n# TYPE chatd_%s %s\nchatd_%s %" PRIu64 "\n",
+           name, help, name, type, name, v);
   out += line;
 }
 

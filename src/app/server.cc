@@ -42,8 +42,7 @@ const char kBusyResponse[] =
 Server::Server(const Config& config)
     : config_(config),
       timeouts_({int64_t(config.head_timeout_s) * 1000, int64_t(config.ping_interval_s) * 1000,
-                 int64_t(config.idle_timeout_s - config.ping_interval_s) * 1000,
-                 kClosingLingerMs}),
+                 int64_t(config.idle_timeout_s - config.ping_interval_s) * 1000, kClosingLingerMs}),
       engine_(ChatLimits{config.rate, config.burst, config.max_message}) {
   reader_limits_.max_message = config.max_message;
   ping_frame_ = make_frame(Opcode::ping, {});
@@ -157,7 +156,8 @@ void Server::refuse_connection(int fd) {
   ++metrics_.connections_refused;
   char scratch[512];
   if (recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0) {
-    ssize_t ignored = send(fd, kBusyResponse, sizeof kBusyResponse - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t ignored =
+        send(fd, kBusyResponse, sizeof kBusyResponse - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)ignored;
   }
   close(fd);

@@ -99,7 +99,7 @@ class Server {
   UniqueFd listener_;
   UniqueFd signals_;
   uint16_t port_ = 0;
-  bool listening_ = false;    // the listener is in the epoll set
+  bool listening_ = false;      // the listener is in the epoll set
   int64_t accept_resume_ = -1;  // when accepting resumes after EMFILE, or -1
 
   std::vector<Connection> conns_;  // indexed by fd

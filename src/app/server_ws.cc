@@ -16,8 +16,8 @@ void Server::handle_websocket(Connection& c) {
         return;
       case WsEventType::text: {
         ++metrics_.messages_in;
-        Outcome outcome = engine_.on_text(c.session, uint32_t(c.fd), ev.data, ev.len, wall_ms(),
-                                          mono_ms());
+        Outcome outcome =
+            engine_.on_text(c.session, uint32_t(c.fd), ev.data, ev.len, wall_ms(), mono_ms());
         c.in.consume(ev.consumed);
         deliver(c, std::move(outcome));
         break;

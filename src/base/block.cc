@@ -14,6 +14,8 @@ Block* block_alloc(size_t capacity, size_t headroom) {
   return b;
 }
 
-void block_free(Block* b) { std::free(b); }
+void block_free(Block* b) {
+  std::free(b);
+}
 
 }  // namespace chatd

@@ -3,8 +3,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cstdarg>
 #include <algorithm>
+#include <cstdarg>
 #include <cstdio>
 
 namespace chatd {

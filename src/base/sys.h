@@ -7,7 +7,9 @@
 namespace chatd {
 
 // Wraps the return of a libc call that sets errno on -1.
-inline long sys_result(long r) { return r < 0 ? -errno : r; }
+inline long sys_result(long r) {
+  return r < 0 ? -errno : r;
+}
 
 // Retries a call interrupted by a signal; returns its value or -errno.
 template <typename F>
