@@ -88,13 +88,18 @@ browser: deps $(BUILD)/chatd
 test: deps
 	$(MAKE) --no-print-directory unit fuzz-replay integration browser
 
-# libFuzzer builds need clang; FUZZ_SECONDS bounds each target's run.
+# libFuzzer builds need clang; the library is compiled once with coverage
+# instrumentation and linked into each target. FUZZ_SECONDS bounds each run.
 FUZZ_SECONDS ?= 60
 FUZZ_CXX     ?= clang++-14
-FUZZ_FLAGS   := -std=c++20 -O1 -g -Isrc -fsanitize=fuzzer,address,undefined
-$(BUILD)/libfuzz/%: fuzz/%_fuzz.cc $(LIB_SRCS)
+FUZZ_FLAGS   := -std=c++20 -O1 -g -Isrc -fsanitize=address,undefined -fno-omit-frame-pointer
+FUZZ_OBJS    := $(LIB_SRCS:%.cc=$(BUILD)/fuzzobj/%.o)
+$(BUILD)/fuzzobj/%.o: %.cc
 	@mkdir -p $(dir $@)
-	$(FUZZ_CXX) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(SIMDJSON)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(DEPFLAGS) -c $< -o $@
+$(BUILD)/libfuzz/%: fuzz/%_fuzz.cc $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(SIMDJSON)
 
 fuzz: $(FUZZ_NAMES:%=$(BUILD)/libfuzz/%)
 	@set -e; for n in $(FUZZ_NAMES); do mkdir -p $(BUILD)/corpus/$$n; \
