@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import helpers  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 CHATD_BIN = os.environ.get("CHATD_BIN", str(REPO / "build" / "chatd"))
@@ -97,12 +98,17 @@ class Chatd:
         self.expect_exit = True
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
+        return self.wait_exit()
+
+    def wait_exit(self):
+        """Waits (bounded) for the process to end; returns its exit code."""
+        self.expect_exit = True
         try:
             return self.proc.wait(EXIT_TIMEOUT)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(EXIT_TIMEOUT)
-            pytest.fail(f"chatd did not exit within {EXIT_TIMEOUT}s of signal {sig}")
+            pytest.fail(f"chatd did not exit within {EXIT_TIMEOUT}s\n{self.stderr()}")
 
     def kill(self):
         self.expect_exit = True
@@ -143,6 +149,7 @@ def start_chatd():
         return s
 
     yield start
+    helpers.close_all()  # clients first, so no server waits out its close grace
     errors = []
     for s in servers:
         try:

@@ -19,9 +19,23 @@ OP_CONT, OP_TEXT, OP_BINARY = 0x0, 0x1, 0x2
 OP_CLOSE, OP_PING, OP_PONG = 0x8, 0x9, 0xA
 
 
+# Every socket a test opened, so teardown can close them before stopping the
+# server (a server shutting down waits a grace period for open WebSockets).
+OPEN_SOCKETS = []
+
+
+def close_all():
+    while OPEN_SOCKETS:
+        try:
+            OPEN_SOCKETS.pop().close()
+        except OSError:
+            pass
+
+
 def connect(port, timeout=TIMEOUT, rcvbuf=None):
     """Opens a TCP connection to 127.0.0.1:port (rcvbuf set before connect)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    OPEN_SOCKETS.append(s)
     if rcvbuf is not None:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.settimeout(timeout)
@@ -328,9 +342,11 @@ class WsClient:
             assert f.opcode == OP_TEXT and f.fin, f"expected a text message, got {f}"
             return f.json()
 
-    def expect_close(self, code=None, skip_text=True):
+    def expect_close(self, code=None, skip_text=True, reply=False):
         """Reads until a close frame (skipping text messages when skip_text),
-        asserts its code when given, then that the TCP connection ends.
+        asserts its code when given, answers it with a close when reply (a
+        server-initiated close), checks that the TCP connection ends, and
+        closes the socket.
         Returns (code, reason, skipped_messages)."""
         skipped = []
         while True:
@@ -343,8 +359,14 @@ class WsClient:
         got = f.close_code
         if code is not None:
             assert got == code, f"close code {got}, want {code} (reason {f.close_reason!r}); before it: {skipped}"
+        if reply:
+            try:
+                self.send_frame(OP_CLOSE, f.payload[:2])
+            except OSError:
+                pass  # the server may already have gone
         rest = self.reader.rest() + wait_closed(self.sock)
         assert rest == b"", f"bytes after the close frame: {rest[:100]!r}"
+        self.close()  # as a browser does once the server has ended TCP
         return got, f.close_reason, skipped
 
     # -- chat

@@ -29,18 +29,51 @@ class RssMonitor(threading.Thread):
             self.stopped.wait(0.02)  # a sampling period, not synchronisation
 
 
-def run_sender(c, log, errors):
-    """Sends PER_SENDER messages with WINDOW in flight, paced by its own
-    copies, and reads until it has every sender's messages and the slow
-    consumer's leave. log gets (id, nick, seq) of every event."""
+class Pacing:
+    """Bounds the messages in flight room-wide: a sender may send only while
+    every reader is within WINDOW * SENDERS messages of all that was sent, so
+    a reader thread that lags (GIL, a busy machine) is never the one pushed
+    past --max-backlog; only the client that never reads is."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.sent = 0
+        self.received = [0] * SENDERS
+
+    def _may_send(self):
+        return self.sent - min(self.received) < WINDOW * SENDERS
+
+    def wait_turn(self, i):
+        """Waits until sending is allowed or reader i has something to read
+        (bounded); True when it may send."""
+        with self.cond:
+            self.cond.wait_for(lambda: self._may_send() or self.received[i] < self.sent, timeout=10)
+            return self._may_send()
+
+    def on_sent(self, n):
+        with self.cond:
+            self.sent += n
+            self.cond.notify_all()
+
+    def on_received(self, i):
+        with self.cond:
+            self.received[i] += 1
+            self.cond.notify_all()
+
+
+def run_sender(c, i, pacing, log, errors):
+    """Sends PER_SENDER messages, at most WINDOW of its own in flight and
+    within the room-wide pacing, and reads until it has every sender's
+    messages and the slow consumer's leave. log gets (id, nick, seq)."""
     try:
         sent = own = msgs = 0
         leave = None
         pad = "p" * PAD
         while msgs < SENDERS * PER_SENDER or leave is None:
-            if sent < PER_SENDER and sent - own < WINDOW:
+            if sent < PER_SENDER and sent - own < WINDOW and pacing.wait_turn(i):
                 n = min(WINDOW - (sent - own), PER_SENDER - sent)
-                c.send_raw(b"".join(msg_frame(f"{c.nick}:{sent + i}:{pad}") for i in range(n)))
+                pacing.on_sent(n)
+                c.send_raw(b"".join(msg_frame(f"{c.nick}:{sent + k}:{pad}") for k in range(n)))
                 sent += n
             ev = c.recv_json()
             if ev["type"] == "msg":
@@ -48,6 +81,7 @@ def run_sender(c, log, errors):
                 assert nick == ev["nick"]
                 log.append((ev["id"], nick, int(seq)))
                 msgs += 1
+                pacing.on_received(i)
                 if nick == c.nick:
                     own += 1
             else:
@@ -55,7 +89,7 @@ def run_sender(c, log, errors):
                 leave = ev
                 log.append((ev["id"], "leave", -1))
     except Exception as e:
-        errors.append((c.nick, e))
+        errors.append((c.nick, repr(e)))
 
 
 def drain_slow(slow):
@@ -93,7 +127,10 @@ def test_slow_consumer_dropped_others_unharmed(start_chatd):
     mon.start()
     logs = [[] for _ in senders]
     errors = []
-    threads = [threading.Thread(target=run_sender, args=(c, logs[i], errors)) for i, c in enumerate(senders)]
+    pacing = Pacing()
+    threads = [
+        threading.Thread(target=run_sender, args=(c, i, pacing, logs[i], errors)) for i, c in enumerate(senders)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -275,10 +275,10 @@ def test_empty_close_from_client(chatd, pair):
 
 def test_clean_close_from_server_on_sigterm(chatd, pair):
     a, b = pair
-    rc = chatd.stop(signal.SIGTERM)
+    chatd.send_signal(signal.SIGTERM)
     for c in (a, b):
-        c.expect_close(1001)
-    assert rc == 0
+        c.expect_close(1001, reply=True)
+    assert chatd.wait_exit() == 0
 
 
 def test_abrupt_close_gives_leave(chatd, pair):
@@ -348,5 +348,4 @@ def test_client_half_close_after_close_frame(chatd, pair):
     b.send_close(1000)
     b.sock.shutdown(socket.SHUT_WR)
     b.expect_close(1000)
-    wait_closed(b.sock)
     assert a.recv_json()["event"] == "leave"

@@ -33,12 +33,13 @@ def test_signal_closes_every_websocket_1001_and_exits_0(chatd, sig):
     assert read_response(Reader(idle_http)).body == b"ok"
     half_head = connect(chatd.port)
     half_head.sendall(b"GET / HTTP/1.1\r\n")
-    rc = chatd.stop(sig)
-    assert rc == 0, chatd.stderr()
+    chatd.send_signal(sig)
     for c in clients + [unjoined]:
-        c.expect_close(1001)  # events before it are skipped; then TCP ends
+        c.expect_close(1001, reply=True)  # events before it skipped; then TCP ends
     wait_closed(idle_http)
     wait_closed(half_head)
+    rc = chatd.wait_exit()
+    assert rc == 0, chatd.stderr()
 
 
 def test_sigterm_during_traffic(start_chatd):
@@ -46,11 +47,40 @@ def test_sigterm_during_traffic(start_chatd):
     a, _ = joined(srv.port, "a")
     b, _ = joined(srv.port, "b")
     a.send_raw(b"".join(msg_frame(f"m{i}") for i in range(500)))
-    assert srv.stop(signal.SIGTERM) == 0
+    srv.send_signal(signal.SIGTERM)
     for c in (a, b):
-        code, _, seen = c.expect_close(1001)
+        code, _, seen = c.expect_close(1001, reply=True)
         ids = [e["id"] for e in seen if "id" in e]
         assert ids == sorted(set(ids)) and (not ids or ids[-1] - ids[0] == len(ids) - 1), ids
+    assert srv.wait_exit() == 0
+
+
+@pytest.mark.parametrize("how", ["close-reply", "fin", "reset"])
+def test_shutdown_ends_once_clients_are_gone(start_chatd, how):
+    """With a long grace period, the process still exits as soon as every
+    client has answered the 1001 (or dropped): the wait is bounded by
+    EXIT_TIMEOUT (10 s), far below the 30 s grace."""
+    srv = start_chatd("--shutdown-grace", "30000")
+    clients = [joined(srv.port, f"u{i}")[0] for i in range(2)]
+    srv.send_signal(signal.SIGTERM)
+    for c in clients:
+        if how == "close-reply":
+            c.expect_close(1001, reply=True)
+        else:
+            f = c.recv_frame()
+            while f.opcode != OP_CLOSE:
+                f = c.recv_frame()
+            assert f.close_code == 1001
+            c.close() if how == "fin" else c.reset()
+    assert srv.wait_exit() == 0, srv.stderr()
+
+
+def test_shutdown_grace_bounds_a_silent_client(start_chatd):
+    srv = start_chatd("--shutdown-grace", "300")
+    silent, _ = joined(srv.port, "silent")
+    srv.send_signal(signal.SIGTERM)
+    assert srv.wait_exit() == 0
+    silent.expect_close(1001)
 
 
 def limit_fds(n):
