@@ -284,6 +284,7 @@ ui.text.addEventListener('keydown', (ev) => {
   }
 });
 ui.text.addEventListener('input', autosize);
+ui.nick.addEventListener('input', () => { ui.joinError.hidden = true; });
 
 // The status pill doubles as "retry now" while offline.
 ui.status.addEventListener('click', () => { if (!s.ws) connect(); });
