@@ -119,6 +119,11 @@ void Server::dispatch(const epoll_event& ev) {
   uint32_t fd = uint32_t(ev.data.u64);
   Connection& c = slot(fd);
   if (c.phase == Phase::free || token_of(c) != ev.data.u64) return;  // stale event
+  if ((ev.events & (EPOLLHUP | EPOLLERR)) && !(c.interest & EPOLLIN)) {
+    // Not reading (paused or past the peer's EOF), so on_readable would not
+    // notice; level-triggered HUP/ERR would otherwise wake every turn.
+    return connection_lost(c);
+  }
   if (ev.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(c);
   if ((ev.events & EPOLLOUT) && c.phase != Phase::free) on_writable(c);
 }
