@@ -68,7 +68,8 @@ void BM_ParseUpgradeRequest(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseUpgradeRequest);
 
-// Request parse plus every upgrade check (Origin, key, version) and the accept.
+// Every upgrade check on a parsed head (method, headers, key, version,
+// Origin) and the accept key.
 void BM_CheckUpgrade(benchmark::State& state) {
   Request req;
   HeadScan scan;
