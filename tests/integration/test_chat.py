@@ -383,5 +383,5 @@ def test_leave_on_slow_consumer_drop(start_chatd):
     assert leave is not None, f"slow consumer never dropped after {sent} messages"
     print(f"slow consumer dropped after {sent} messages of {len(text)} bytes")
     # Whatever it had buffered, its connection ends (maybe with a 1008 close).
-    data = wait_closed(slow.sock)
+    wait_closed(slow.sock)
     assert_healthy(srv.port)

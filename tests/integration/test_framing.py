@@ -24,7 +24,6 @@ from helpers import (
     joined,
     msg_frame,
     text_frames,
-    wait_closed,
     WsClient,
 )
 

@@ -36,8 +36,9 @@ def test_signal_closes_every_websocket_1001_and_exits_0(chatd, sig):
     chatd.send_signal(sig)
     for c in clients + [unjoined]:
         c.expect_close(1001, reply=True)  # events before it skipped; then TCP ends
-    wait_closed(idle_http)
-    wait_closed(half_head)
+    for s in (idle_http, half_head):
+        wait_closed(s)
+        s.close()
     rc = chatd.wait_exit()
     assert rc == 0, chatd.stderr()
 
