@@ -80,13 +80,15 @@ std::unique_ptr<Server> Server::create(const Config& config, std::string& error)
   s->listening_ = true;
   s->loop_.add(s->signals_.get(), EPOLLIN, kSignalToken);
 
-  // The table holds one slot per possible fd; it is sized once here so that
-  // a Connection& stays valid for a whole loop turn.
+  // The table has room for one slot per possible fd, reserved once here so
+  // it never moves (a Connection& stays valid for a whole loop turn). Slots
+  // are constructed as fds are first used: untouched capacity costs address
+  // space, not memory.
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
   size_t slots = lim.rlim_cur == RLIM_INFINITY ? 1 << 20 : size_t(lim.rlim_cur);
-  s->conns_.resize(std::min<size_t>(slots, 1 << 20));
-  s->timeouts_.resize(uint32_t(s->conns_.size()));
+  s->conns_.reserve(std::min<size_t>(slots, 1 << 20));
+  s->timeouts_.resize(uint32_t(s->conns_.capacity()));
   return s;
 }
 
@@ -139,10 +141,11 @@ void Server::on_accept() {
       return pause_accepting(mono_ms());
     }
     if (fd < 0) continue;  // the client gave up already (ECONNABORTED, EPROTO...)
-    if (size_t(fd) >= conns_.size()) {
+    if (size_t(fd) >= conns_.capacity()) {
       refuse_connection(int(fd));
       continue;
     }
+    if (size_t(fd) >= conns_.size()) conns_.resize(size_t(fd) + 1);  // within capacity: no move
     IpKey ip = ip_key(peer, 64);
     uint32_t& from_ip = per_ip_[ip_key_hash(ip)];
     if (metrics_.connections_open >= config_.max_conn || from_ip >= config_.max_conn_per_ip) {

@@ -26,17 +26,22 @@ OutputQueue::Entries* OutputQueue::alloc_entries(uint32_t cap) {
 
 Block** OutputQueue::slots() const {
   static_assert(sizeof(Entries) == sizeof(uint64_t));
+  if (!entries_) return const_cast<Block**>(&single_);
   return reinterpret_cast<Block**>(reinterpret_cast<char*>(entries_) + sizeof(Entries));
 }
 uint32_t OutputQueue::cap() const {
-  return entries_ ? entries_->cap : 0;
+  return entries_ ? entries_->cap : 1;
 }
-uint32_t& OutputQueue::head() {
-  return entries_->head;
+uint32_t OutputQueue::head() const {
+  return entries_ ? entries_->head : 0;
+}
+void OutputQueue::set_head(uint32_t h) {
+  if (entries_) entries_->head = h;
 }
 
 OutputQueue::OutputQueue(OutputQueue&& o) noexcept
     : entries_(std::exchange(o.entries_, nullptr)),
+      single_(std::exchange(o.single_, nullptr)),
       bytes_(std::exchange(o.bytes_, 0)),
       count_(std::exchange(o.count_, 0)),
       offset_(std::exchange(o.offset_, 0)) {}
@@ -45,6 +50,7 @@ OutputQueue& OutputQueue::operator=(OutputQueue&& o) noexcept {
   if (this != &o) {
     clear();
     entries_ = std::exchange(o.entries_, nullptr);
+    single_ = std::exchange(o.single_, nullptr);
     bytes_ = std::exchange(o.bytes_, 0);
     count_ = std::exchange(o.count_, 0);
     offset_ = std::exchange(o.offset_, 0);
@@ -54,7 +60,7 @@ OutputQueue& OutputQueue::operator=(OutputQueue&& o) noexcept {
 
 void OutputQueue::grow() {
   uint32_t old_cap = cap();
-  uint32_t new_cap = old_cap ? old_cap * 2 : kMinEntries;
+  uint32_t new_cap = entries_ ? old_cap * 2 : kMinEntries;
   Entries* e = alloc_entries(new_cap);
   e->cap = new_cap;
   e->head = 0;
@@ -63,6 +69,7 @@ void OutputQueue::grow() {
   for (uint32_t i = 0; i < count_; ++i) dst[i] = slots()[(head() + i) & (old_cap - 1)];
   std::free(entries_);
   entries_ = e;
+  single_ = nullptr;
 }
 
 void OutputQueue::push(BlockRef block) {
@@ -76,12 +83,12 @@ void OutputQueue::push(BlockRef block) {
 
 void OutputQueue::pop_front() {
   Block* b = slots()[head()];
-  head() = (head() + 1) & (cap() - 1);
+  set_head((head() + 1) & (cap() - 1));
   --count_;
   offset_ = 0;
   block_release(b);
   if (count_ == 0) {
-    head() = 0;
+    set_head(0);
     if (cap() > kKeepEntries) {
       std::free(entries_);
       entries_ = nullptr;
@@ -148,7 +155,7 @@ void OutputQueue::drop_unstarted() {
   if (count_ == 0) {
     bytes_ = 0;
     offset_ = 0;
-    head() = 0;
+    set_head(0);
   }
 }
 
@@ -161,7 +168,8 @@ void OutputQueue::clear() {
 }
 
 size_t OutputQueue::memory_bytes() const {
-  return entries_ ? sizeof(Entries) + size_t{cap()} * sizeof(Block*) : 0;
+  return entries_ ? sizeof(Entries) + size_t{cap()} * sizeof(Block*)
+                  : 0;  // the inline slot is not heap
 }
 
 }  // namespace chatd

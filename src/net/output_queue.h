@@ -38,8 +38,13 @@ class OutputQueue {
  public:
   // Blocks gathered into one writev.
   static constexpr int kMaxIov = 64;
+  // A queue of one block (the common case in a fan-out: one event per turn)
+  // uses the inline slot and no heap. More blocks move to an entry array of
+  // kMinEntries, doubling; after a drain only an array of at most
+  // kKeepEntries is kept, so a burst (a wave of joins) leaves no large
+  // arrays behind on every connection.
   static constexpr uint32_t kMinEntries = 8;
-  static constexpr uint32_t kKeepEntries = 64;
+  static constexpr uint32_t kKeepEntries = 8;
 
   OutputQueue() = default;
   OutputQueue(OutputQueue&& o) noexcept;
@@ -80,16 +85,18 @@ class OutputQueue {
   static Entries* alloc_entries(uint32_t cap);
   Block** slots() const;
   uint32_t cap() const;
-  uint32_t& head();
+  uint32_t head() const;
+  void set_head(uint32_t h);
   void grow();
   void pop_front();
 
-  Entries* entries_ = nullptr;
+  Entries* entries_ = nullptr;  // null: the queue holds at most one block, in single_
+  Block* single_ = nullptr;
   size_t bytes_ = 0;
   uint32_t count_ = 0;
   uint32_t offset_ = 0;
 };
 
-static_assert(sizeof(OutputQueue) <= 24, "one per connection: keep it small");
+static_assert(sizeof(OutputQueue) <= 32, "one per connection: keep it small");
 
 }  // namespace chatd

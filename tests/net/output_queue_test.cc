@@ -69,7 +69,7 @@ void expect_pattern(const std::string& got, size_t from = 0) {
 
 TEST(OutputQueue, EmptyQueueOwnsNothingAndFlushesNothing) {
   OutputQueue q;
-  EXPECT_EQ(sizeof(OutputQueue), 24u);
+  EXPECT_EQ(sizeof(OutputQueue), 32u);
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.memory_bytes(), 0u);
   Pair p;
@@ -217,6 +217,44 @@ TEST(OutputQueue, EntryArrayIsKeptWhenSmallAndFreedAfterGrowingLarge) {
   p.drain(got);
   EXPECT_EQ(got.size(), pos);
   expect_pattern(got);
+}
+
+TEST(OutputQueue, OneBlockAtATimeNeverTouchesTheHeap) {
+  Pair p(1 << 20);
+  OutputQueue q;
+  size_t pos = 0;
+  for (int i = 0; i < 100; ++i) {
+    push_blocks(q, {7}, pos);
+    EXPECT_EQ(q.memory_bytes(), 0u) << "one queued block lives in the inline slot";
+    q.flush(p.writer.get(), SIZE_MAX);
+  }
+  push_blocks(q, {7, 7}, pos);  // a second block moves both to an entry array, in order
+  EXPECT_GT(q.memory_bytes(), 0u);
+  q.flush(p.writer.get(), SIZE_MAX);
+  std::string got;
+  p.drain(got);
+  EXPECT_EQ(got.size(), pos);
+  expect_pattern(got);
+}
+
+TEST(OutputQueue, DropUnstartedKeepsAPartlyWrittenHead) {
+  Pair p(1 << 20);
+  OutputQueue q;
+  size_t pos = 0;
+  push_blocks(q, {100, 50, 50}, pos);
+  EXPECT_EQ(q.flush(p.writer.get(), 40).written, 40u);
+  q.drop_unstarted();
+  EXPECT_EQ(q.blocks(), 1u);
+  EXPECT_EQ(q.bytes(), 60u);
+  EXPECT_EQ(q.flush(p.writer.get(), SIZE_MAX).written, 60u);
+  std::string got;
+  p.drain(got);
+  ASSERT_EQ(got.size(), 100u);
+  expect_pattern(got);
+  push_blocks(q, {10, 10}, pos);
+  q.drop_unstarted();  // nothing started: everything goes
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.bytes(), 0u);
 }
 
 TEST(OutputQueue, RingWrapsAroundWithoutLosingOrder) {
