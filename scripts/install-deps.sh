@@ -37,8 +37,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-# The browser tests' npm packages, pinned by tests/browser/package-lock.json.
-if [ -f tests/browser/package-lock.json ] && [ ! -d tests/browser/node_modules ]; then
-  echo "install-deps: npm ci in tests/browser" >&2
-  (cd tests/browser && npm ci --silent --no-audit --no-fund) >&2
-fi
+# The tests' npm packages (playwright-core, ws), pinned by their lock files;
+# re-installed when the lock file changed since the last install.
+for dir in tests/browser tests/integration/node; do
+  [ -f "$dir/package-lock.json" ] || continue
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "install-deps: npm ci in $dir" >&2
+    (cd "$dir" && npm ci --silent --no-audit --no-fund) >&2
+  fi
+done

@@ -25,14 +25,16 @@ struct Connection {
   int fd = -1;
   uint32_t generation = 0;  // bumped when the slot is freed: stale epoll tokens miss
   Phase phase = Phase::free;
-  bool dirty = false;         // listed in Server::dirty_, flushed before sleeping
-  bool write_armed = false;   // EPOLLOUT requested after a short write
-  bool reading = true;        // EPOLLIN requested
-  bool free_queued = false;   // listed in Server::to_free_
-  bool over_backlog = false;  // listed in Server::overflowed_
-  bool peer_eof = false;      // the peer sent FIN: close once our output is out
-  bool shut_wr = false;       // our FIN is sent (closing phase)
-  uint32_t interest = 0;      // the epoll mask currently registered
+  bool dirty = false;           // listed in Server::dirty_, flushed before sleeping
+  bool write_armed = false;     // EPOLLOUT requested after a short write
+  bool reading = true;          // EPOLLIN requested
+  bool free_queued = false;     // listed in Server::to_free_
+  bool over_backlog = false;    // listed in Server::overflowed_
+  bool peer_eof = false;        // the peer sent FIN: close once our output is out
+  bool shut_wr = false;         // our FIN is sent (closing phase)
+  bool close_received = false;  // the peer's close frame arrived: the handshake is complete
+  bool awaiting_close = false;  // we sent a close frame first: the peer's reply ends it
+  uint32_t interest = 0;        // the epoll mask currently registered
   HeadScan scan;
   IpKey ip{};
   InputRing in;

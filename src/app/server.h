@@ -85,6 +85,7 @@ class Server {
   void settle_overflows();
   void leave_room(Connection& c);
   void close_websocket(Connection& c, uint16_t code, std::string_view reason);
+  void read_close_reply(Connection& c);
 
   Connection& slot(uint32_t fd) { return conns_[fd]; }
   uint64_t token_of(const Connection& c) const {

@@ -23,7 +23,9 @@ constexpr size_t kHttpOutputPause = 1024 * 1024;
 }  // namespace
 
 void Server::on_readable(Connection& c) {
-  if (c.phase == Phase::closing) return discard_input(c);
+  if (c.phase == Phase::closing) {
+    return c.awaiting_close ? read_close_reply(c) : discard_input(c);
+  }
   size_t budget = kReadBudget;
   while (budget > 0 && (c.phase == Phase::http || c.phase == Phase::websocket) && c.reading) {
     // The ring needs room for the rest of the current frame or head; the
@@ -153,7 +155,8 @@ void Server::flush(Connection& c) {
   if (c.out.empty() && c.phase == Phase::closing && !c.shut_wr) {
     c.shut_wr = true;
     shutdown(c.fd, SHUT_WR);
-    if (c.peer_eof) schedule_free(c);
+    // The close handshake is complete once our echo is out: close now.
+    if (c.peer_eof || c.close_received) schedule_free(c);
   }
 }
 

@@ -56,7 +56,7 @@ def test_sigterm_during_traffic(start_chatd):
     assert srv.wait_exit() == 0
 
 
-@pytest.mark.parametrize("how", ["close-reply", "fin", "reset"])
+@pytest.mark.parametrize("how", ["close-reply", "close-reply-kept-open", "fin", "reset"])
 def test_shutdown_ends_once_clients_are_gone(start_chatd, how):
     """With a long grace period, the process still exits as soon as every
     client has answered the 1001 (or dropped): the wait is bounded by
@@ -67,6 +67,15 @@ def test_shutdown_ends_once_clients_are_gone(start_chatd, how):
     for c in clients:
         if how == "close-reply":
             c.expect_close(1001, reply=True)
+        elif how == "close-reply-kept-open":
+            # RFC 6455 7.1.1: the close handshake is complete when the reply
+            # arrives, and the server ends TCP then, without waiting for the
+            # client's FIN (this client never sends one until the end).
+            f = c.recv_frame()
+            while f.opcode != OP_CLOSE:
+                f = c.recv_frame()
+            assert f.close_code == 1001
+            c.send_frame(OP_CLOSE, f.payload[:2])
         else:
             f = c.recv_frame()
             while f.opcode != OP_CLOSE:
@@ -74,6 +83,8 @@ def test_shutdown_ends_once_clients_are_gone(start_chatd, how):
             assert f.close_code == 1001
             c.close() if how == "fin" else c.reset()
     assert srv.wait_exit() == 0, srv.stderr()
+    for c in clients:
+        c.close()
 
 
 def test_shutdown_grace_bounds_a_silent_client(start_chatd):
