@@ -2,6 +2,7 @@
 // deferred freeing of connections.
 #include "app/server.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -32,6 +33,8 @@ constexpr int kAcceptBatch = 128;
 constexpr int64_t kAcceptPauseMs = 100;
 // How long a closing connection may take to read our last bytes.
 constexpr int64_t kClosingLingerMs = 5000;
+// How long the loop must be idle after activity before the heap is trimmed.
+constexpr int kTrimAfterQuietMs = 1000;
 
 const char kBusyResponse[] =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n"
@@ -103,11 +106,21 @@ int Server::run() {
     settle_overflows();  // leave events from timeouts and frees can overflow others
     flush_dirty();
     if (stopping_ && (metrics_.connections_open == 0 || now >= stop_deadline_)) break;
-    int n = loop_.wait(events.data(), kMaxEvents, dirty_.empty() ? wait_timeout(now) : 0);
+    int timeout = dirty_.empty() ? wait_timeout(now) : 0;
+    if (heap_settling_ && (timeout < 0 || timeout > kTrimAfterQuietMs)) timeout = kTrimAfterQuietMs;
+    int n = loop_.wait(events.data(), kMaxEvents, timeout);
     if (n < 0) {
       log_line("epoll_wait: %s", strerror(-n));
       return 1;
     }
+    if (n == 0 && heap_settling_ && timeout == kTrimAfterQuietMs) {
+      // Quiet after a burst: hand the heap's free pages back to the kernel.
+      // glibc keeps what a wave of joins or a drained backlog freed, so RSS
+      // would stay at the burst's high-water mark without this.
+      malloc_trim(0);
+      heap_settling_ = false;
+    }
+    if (n > 0) heap_settling_ = true;
     for (int i = 0; i < n; ++i) dispatch(events[size_t(i)]);
     settle_overflows();
   }

@@ -115,6 +115,7 @@ class Server {
   std::vector<uint32_t> overflowed_;  // members over --max-backlog after a fan-out
   BlockRef ping_frame_;               // shared: every idle ping is the same bytes
 
+  bool heap_settling_ = false;  // activity since the last malloc_trim
   bool stopping_ = false;
   int64_t stop_deadline_ = 0;
 };
