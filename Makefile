@@ -132,3 +132,28 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(LOAD_OBJS:.o=.d) $(BUILD)/obj/src/app/main.d
+
+# whole-server fuzz target
+# fuzz/server_fuzz.cc runs chatd::Server against a fake kernel (fuzz/fake_os.h)
+# whose syscalls replace the real ones at link time with --wrap, so it has its
+# own rules: explicit, they take precedence over the generic fuzz patterns
+# above, and `fuzz` / `fuzz-replay` reach them through $(FUZZ_NAMES).
+SERVER_FUZZ_WRAPS   := socket setsockopt bind listen getsockname accept4 read write recv send \
+                       sendmsg writev shutdown close epoll_create1 epoll_ctl epoll_wait \
+                       signalfd sigprocmask getrlimit clock_gettime
+SERVER_FUZZ_LDWRAP  := $(SERVER_FUZZ_WRAPS:%=-Wl,--wrap=%)
+SERVER_FUZZ_HELPERS := fuzz/fake_os.cc fuzz/fuzz_script.cc fuzz/wire_check.cc
+SERVER_FUZZ_OBJS    := $(SERVER_FUZZ_HELPERS:%.cc=$(BUILD)/obj/%.o)
+
+$(BUILD)/fuzz/server_replay: $(BUILD)/obj/fuzz/server_fuzz.o $(SERVER_FUZZ_OBJS) \
+                             $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/libchatd.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDSAN) $(SERVER_FUZZ_LDWRAP) -o $@ $^ $(SIMDJSON)
+
+$(BUILD)/libfuzz/server: fuzz/server_fuzz.cc $(SERVER_FUZZ_HELPERS:%.cc=$(BUILD)/fuzzobj/%.o) $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $(SERVER_FUZZ_LDWRAP) -o $@ $< \
+	  $(SERVER_FUZZ_HELPERS:%.cc=$(BUILD)/fuzzobj/%.o) $(FUZZ_OBJS) $(SIMDJSON)
+
+-include $(SERVER_FUZZ_OBJS:.o=.d) $(BUILD)/obj/fuzz/server_fuzz.d \
+  $(SERVER_FUZZ_HELPERS:%.cc=$(BUILD)/fuzzobj/%.d)
