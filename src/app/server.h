@@ -68,6 +68,7 @@ class Server {
   void discard_input(Connection& c);
   void process_input(Connection& c);
   void enqueue(Connection& c, BlockRef block);
+  void mark_dirty(Connection& c);
   void flush(Connection& c);
   void flush_dirty();
   void update_interest(Connection& c);

@@ -79,10 +79,7 @@ void Server::close_after_response(Connection& c) {
     c.reading = true;  // read (and drop) input again to see the peer's EOF
     update_interest(c);
   }
-  if (!c.dirty) {
-    c.dirty = true;
-    dirty_.push_back(uint32_t(c.fd));
-  }
+  mark_dirty(c);
 }
 
 }  // namespace chatd

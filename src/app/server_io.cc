@@ -91,10 +91,7 @@ void Server::on_writable(Connection& c) {
 void Server::enqueue(Connection& c, BlockRef block) {
   ++metrics_.frames_written;
   c.out.push(std::move(block));
-  if (!c.dirty) {
-    c.dirty = true;
-    dirty_.push_back(uint32_t(c.fd));
-  }
+  mark_dirty(c);
   if (c.phase == Phase::websocket && c.out.bytes() > config_.max_backlog && !c.over_backlog) {
     c.over_backlog = true;
     overflowed_.push_back(uint32_t(c.fd));
@@ -106,22 +103,32 @@ void Server::enqueue(Connection& c, BlockRef block) {
 }
 
 void Server::flush_dirty() {
-  // Flushing can mark nothing new dirty, so one pass over the list suffices;
-  // a connection whose budget ran out goes back on the list for the next turn.
+  // Flushing marks nothing new dirty but a connection whose budget ran out,
+  // which goes back on the list for the next turn.
   std::vector<uint32_t> batch;
   batch.swap(dirty_);
   for (uint32_t fd : batch) {
     Connection& c = slot(fd);
     c.dirty = false;
-    if (c.phase == Phase::free || c.free_queued) continue;
+    if (c.phase == Phase::free || c.free_queued || c.write_armed)
+      continue;  // armed: EPOLLOUT flushes
     flush(c);
   }
   batch.clear();
   if (dirty_.empty()) dirty_.swap(batch);  // keep the capacity: no allocation per turn
 }
 
+void Server::mark_dirty(Connection& c) {
+  if (c.dirty) return;
+  c.dirty = true;
+  dirty_.push_back(uint32_t(c.fd));
+}
+
+// Writes what the queue holds; EPOLLOUT is armed only while the socket is
+// full, and a closing connection sends its FIN once everything is out.
 void Server::flush(Connection& c) {
-  if (!c.out.empty() && !c.write_armed) {
+  bool full = false;
+  if (!c.out.empty()) {
     FlushResult r = c.out.flush(c.fd, kWriteBudget);
     metrics_.bytes_written += r.written;
     if (r.error) {
@@ -129,27 +136,11 @@ void Server::flush(Connection& c) {
       connection_lost(c);
       return;
     }
-    if (r.would_block) {
-      c.write_armed = true;
-      update_interest(c);
-    } else if (!c.out.empty() && !c.dirty) {
-      c.dirty = true;  // budget spent: continue next turn
-      dirty_.push_back(uint32_t(c.fd));
-    }
-  } else if (c.write_armed) {  // EPOLLOUT fired: the socket has room again
-    c.write_armed = false;
-    FlushResult r = c.out.flush(c.fd, kWriteBudget);
-    metrics_.bytes_written += r.written;
-    if (r.error) {
-      c.out.clear();
-      connection_lost(c);
-      return;
-    }
-    c.write_armed = r.would_block;
-    if (!r.would_block && !c.out.empty() && !c.dirty) {
-      c.dirty = true;
-      dirty_.push_back(uint32_t(c.fd));
-    }
+    full = r.would_block;
+    if (!full && !c.out.empty()) mark_dirty(c);  // budget spent: continue next turn
+  }
+  if (full != c.write_armed) {
+    c.write_armed = full;
     update_interest(c);
   }
   if (c.out.empty() && c.phase == Phase::closing && !c.shut_wr) {
