@@ -211,14 +211,48 @@ long ClientPool::consume(Conn& c, uint8_t* data, size_t n) {
 }
 
 bool ClientPool::send_text(Conn& c, const char* p, size_t n) {
+  return send_frame(c, Opcode::text, p, n);
+}
+
+bool ClientPool::send_close(Conn& c, uint16_t code) {
+  const char payload[2] = {static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
+  return send_frame(c, Opcode::close, payload, sizeof payload);
+}
+
+bool ClientPool::send_frame(Conn& c, Opcode op, const char* p, size_t n) {
   if (c.phase != ConnPhase::open || n > kMaxFrame) return false;
   uint8_t mask[4];
   uint64_t m = next_random(mask_state_);
   std::memcpy(mask, &m, 4);
-  size_t hl = write_client_frame_header(frame_.data(), Opcode::text, n, mask);
+  size_t hl = write_client_frame_header(frame_.data(), op, n, mask);
   mask_copy(frame_.data() + hl, reinterpret_cast<const uint8_t*>(p), n, mask);
   queue_bytes(c, reinterpret_cast<const char*>(frame_.data()), hl + n);
   return c.phase == ConnPhase::open;
+}
+
+void ClientPool::restart(Conn& c) {
+  if (c.phase != ConnPhase::idle && c.phase != ConnPhase::closed) return;
+  c.reading = true;
+  c.write_armed = false;
+  start_connect(c);
+}
+
+void ClientPool::set_reading(Conn& c, bool on) {
+  if (c.phase != ConnPhase::open || c.reading == on) return;
+  c.reading = on;
+  epoll_event ev{};
+  ev.events = (on ? EPOLLIN : 0u) | (c.write_armed ? EPOLLOUT : 0u);
+  ev.data.u64 = c.index;
+  epoll_ctl(ep_.get(), EPOLL_CTL_MOD, c.fd, &ev);
+}
+
+void ClientPool::abort(Conn& c, bool reset) {
+  if (c.phase == ConnPhase::idle || c.phase == ConnPhase::closed) return;
+  if (reset) {
+    linger lg{1, 0};
+    setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
+  close_conn(c, CloseReason::local, 0);
 }
 
 void ClientPool::queue_bytes(Conn& c, const char* p, size_t n) {
@@ -233,7 +267,7 @@ void ClientPool::queue_bytes(Conn& c, const char* p, size_t n) {
   c.pending.append(p, n);
   if (!c.write_armed) {
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT;
+    ev.events = (c.reading ? EPOLLIN : 0u) | EPOLLOUT;
     ev.data.u64 = c.index;
     epoll_ctl(ep_.get(), EPOLL_CTL_MOD, c.fd, &ev);
     c.write_armed = true;
@@ -249,7 +283,7 @@ void ClientPool::flush_pending(Conn& c) {
   }
   if (c.pending.empty() && c.write_armed) {
     epoll_event ev{};
-    ev.events = EPOLLIN;
+    ev.events = c.reading ? EPOLLIN : 0u;
     ev.data.u64 = c.index;
     epoll_ctl(ep_.get(), EPOLL_CTL_MOD, c.fd, &ev);
     c.write_armed = false;

@@ -18,6 +18,7 @@
 
 #include "base/fd.h"
 #include "options.h"
+#include "ws/frame.h"
 
 namespace chatd::load {
 
@@ -28,6 +29,7 @@ struct Conn {
   uint32_t index = 0;
   ConnPhase phase = ConnPhase::idle;
   bool write_armed = false;
+  bool reading = true;
   std::string accept;          // the Sec-WebSocket-Accept we expect while upgrading
   std::vector<uint8_t> carry;  // an unfinished frame (or response head)
   std::string pending;         // output a short write left behind
@@ -40,6 +42,7 @@ enum class CloseReason : uint8_t {
   protocol_error,    // a frame we cannot accept (masked, binary, oversized)
   close_frame,       // the server sent a close frame
   eof,               // the stream ended or was reset
+  local,             // we ended it ourselves (abort)
 };
 
 class ConnHandler {
@@ -65,6 +68,15 @@ class ClientPool {
   int run_once(int64_t timeout_us);
   // Sends one masked text frame; false if the connection is not open.
   bool send_text(Conn& c, const char* p, size_t n);
+  // Sends a masked close frame with `code`; false if the connection is not open.
+  bool send_close(Conn& c, uint16_t code);
+  // Starts a new connect on an idle or closed connection (churn reuses slots).
+  void restart(Conn& c);
+  // Stops (false) or resumes (true) reading from an open connection.
+  void set_reading(Conn& c, bool on);
+  // Closes the connection now, with a TCP RST (SO_LINGER 0) if `reset`;
+  // reports CloseReason::local.
+  void abort(Conn& c, bool reset);
 
   Conn& conn(uint32_t i) { return conns_[i]; }
   uint32_t size() const { return static_cast<uint32_t>(conns_.size()); }
@@ -83,6 +95,7 @@ class ClientPool {
   // Consumes what it can of data[0, n); returns bytes used or -1 after close.
   long consume(Conn& c, uint8_t* data, size_t n);
   long consume_head(Conn& c, const uint8_t* data, size_t n);
+  bool send_frame(Conn& c, Opcode op, const char* p, size_t n);
   void queue_bytes(Conn& c, const char* p, size_t n);
   void flush_pending(Conn& c);
   void close_conn(Conn& c, CloseReason why, uint16_t code);

@@ -33,5 +33,13 @@ int main(int argc, char** argv) {
                    (unsigned long long)rl.rlim_cur, opt.clients);
   }
   signal(SIGPIPE, SIG_IGN);
-  return opt.mode == Mode::fanout ? run_fanout(opt) : run_connect(opt);
+  switch (opt.mode) {
+    case Mode::fanout:
+      return run_fanout(opt);
+    case Mode::connect:
+      return run_connect(opt);
+    case Mode::churn:
+      return run_churn(opt);
+  }
+  return 2;
 }

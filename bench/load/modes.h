@@ -1,4 +1,4 @@
-// The two runs the load generator knows. Each returns the process exit code:
+// The three runs the load generator knows. Each returns the process exit code:
 // 0 when every check passed, 1 when the run finished but a check failed
 // (gaps, duplicates, lost deliveries, errors, closes), 3 on a setup failure.
 #pragma once
@@ -14,5 +14,10 @@ int run_fanout(const Options& opt);
 // N connections upgrade (and join, with --join) as fast as the in-progress
 // cap allows, are held, and the server's memory per connection is reported.
 int run_connect(const Options& opt);
+
+// C clients come and go at random for D seconds: connect, join, send a few
+// messages, leave by close frame, RST, FIN or after a read stall; every
+// session's ids must be consecutive from its own join event on.
+int run_churn(const Options& opt);
 
 }  // namespace chatd::load

@@ -61,31 +61,36 @@ bool resolve_loopback(Options& o, std::string& err) {
 }  // namespace
 
 const char* usage_text() {
-  return "usage: chat_load [fanout|connect] [options]\n"
+  return "usage: chat_load [fanout|connect|churn] [options]\n"
          "  --host H         loopback address of the server (127.0.0.1)\n"
          "  --port P         server port (8080)\n"
-         "  --clients N      fanout: clients that join; connect: connections (100, max 20000)\n"
+         "  --clients N      fanout: clients that join; connect: connections;\n"
+         "                   churn: clients coming and going (100, max 20000)\n"
          "  --senders S      fanout: clients that send (10)\n"
-         "  --duration D     fanout: seconds of sending (5, max 300)\n"
+         "  --duration D     fanout, churn: seconds of sending (5, max 300; churn 3600)\n"
          "  --window W       fanout: messages in flight per sender, closed loop (2)\n"
          "  --rate R         fanout: total messages/s, paced, open loop (replaces --window)\n"
-         "  --size B         fanout: bytes of message text (32, 32..60000)\n"
+         "  --size B         fanout, churn: bytes of message text (32, 32..60000)\n"
          "  --drain S        fanout: longest wait for outstanding deliveries (5)\n"
          "  --inflight K     connections being set up at once (256)\n"
          "  --join           connect: also join each connection\n"
-         "  --hold S         connect: hold every connection this long (0)\n"
-         "  --server-pid PID connect: report the server's VmRSS per connection\n"
-         "  --sources K      bind to 127.0.0.2..127.0.0.(K+1) in turn (connect: 4)\n"
+         "  --hold S         connect: hold every connection this long (0);\n"
+         "                   churn: longest a session stays joined (2)\n"
+         "  --server-pid PID connect: report the server's VmRSS per connection;\n"
+         "                   churn: its VmRSS at start, peak (1 s samples) and end\n"
+         "  --sources K      bind to 127.0.0.2..127.0.0.(K+1) in turn (connect, churn: 4)\n"
+         "  --seed N         churn: seed of every random choice (1)\n"
+         "  --leave HOW      churn: all, close, rst, fin or stall (all)\n"
          "  --json           print only the JSON line\n";
 }
 
 ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) {
-  bool sources_set = false;
+  bool sources_set = false, hold_set = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "-h" || a == "--help") return ParseOutcome::help;
-    if (a == "fanout" || a == "connect") {
-      o.mode = a == "fanout" ? Mode::fanout : Mode::connect;
+    if (a == "fanout" || a == "connect" || a == "churn") {
+      o.mode = a == "fanout" ? Mode::fanout : a == "connect" ? Mode::connect : Mode::churn;
       continue;
     }
     if (a == "--join") {
@@ -105,8 +110,8 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
     bool ok = true;
     if (a == "--mode") {
       std::string_view m = v;
-      ok = m == "fanout" || m == "connect";
-      o.mode = m == "connect" ? Mode::connect : Mode::fanout;
+      ok = m == "fanout" || m == "connect" || m == "churn";
+      o.mode = m == "connect" ? Mode::connect : m == "churn" ? Mode::churn : Mode::fanout;
     } else if (a == "--host") {
       o.host = v;
     } else if (a == "--port") {
@@ -117,7 +122,7 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
     } else if (a == "--senders") {
       ok = parse_u32(v, 1, kMaxConnections, o.senders);
     } else if (a == "--duration") {
-      ok = parse_seconds(v, 0.1, kMaxSeconds, o.duration_s);
+      ok = parse_seconds(v, 0.1, kMaxChurnSeconds, o.duration_s);
     } else if (a == "--window") {
       ok = parse_u32(v, 1, kMaxWindow, o.window);
     } else if (a == "--rate") {
@@ -130,12 +135,21 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
       ok = parse_u32(v, 1, kMaxConnections, o.inflight);
     } else if (a == "--hold") {
       ok = parse_seconds(v, 0, kMaxSeconds, o.hold_s);
+      hold_set = true;
     } else if (a == "--server-pid") {
       ok = parse_u32(v, 1, 1u << 30, pid);
       o.server_pid = static_cast<int>(pid);
     } else if (a == "--sources") {
       ok = parse_u32(v, 0, kMaxSources, o.sources);
       sources_set = true;
+    } else if (a == "--seed") {
+      uint32_t seed = 0;
+      ok = parse_u32(v, 0, UINT32_MAX, seed);
+      o.seed = seed;
+    } else if (a == "--leave") {
+      o.leave = v;
+      ok = o.leave == "all" || o.leave == "close" || o.leave == "rst" || o.leave == "fin" ||
+           o.leave == "stall";
     } else {
       err = "unknown option " + std::string(a);
       return ParseOutcome::error;
@@ -151,7 +165,12 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
   }
   // One source address has ~28k ephemeral ports; spreading over several
   // keeps a large connect run from running out of them.
-  if (o.mode == Mode::connect && !sources_set) o.sources = 4;
+  if (o.mode != Mode::churn && o.duration_s > kMaxSeconds) {
+    err = "--duration is at most 300 s outside churn mode";
+    return ParseOutcome::error;
+  }
+  if (o.mode != Mode::fanout && !sources_set) o.sources = 4;
+  if (o.mode == Mode::churn && !hold_set) o.hold_s = 2;
   if (!resolve_loopback(o, err)) return ParseOutcome::error;
   if (o.addr.ss_family != AF_INET) o.sources = 0;  // 127.0.0.x only exists in IPv4
   return ParseOutcome::run;

@@ -15,12 +15,13 @@ namespace chatd::load {
 inline constexpr uint32_t kMaxConnections = 20000;
 inline constexpr double kMaxSeconds = 300;
 inline constexpr uint32_t kMaxWindow = 1024;
-inline constexpr uint32_t kMinSize = 32;        // room for the embedded send time and sender
-inline constexpr uint32_t kMaxSize = 60000;     // stays under the server's 64 KiB message limit
-inline constexpr uint32_t kMaxSources = 64;     // 127.0.0.2 ... 127.0.0.65
-inline constexpr double kMaxRate = 10'000'000;  // messages/s, total
+inline constexpr uint32_t kMinSize = 32;          // room for the embedded send time and sender
+inline constexpr uint32_t kMaxSize = 60000;       // stays under the server's 64 KiB message limit
+inline constexpr uint32_t kMaxSources = 64;       // 127.0.0.2 ... 127.0.0.65
+inline constexpr double kMaxRate = 10'000'000;    // messages/s, total
+inline constexpr double kMaxChurnSeconds = 3600;  // churn runs are soaks: longer, but bounded
 
-enum class Mode : uint8_t { fanout, connect };
+enum class Mode : uint8_t { fanout, connect, churn };
 
 struct Options {
   Mode mode = Mode::fanout;
@@ -35,10 +36,13 @@ struct Options {
   double drain_s = 5;       // fanout: longest wait for outstanding deliveries
   uint32_t inflight = 256;  // connections in progress at once
   bool join = false;        // connect: also join (nicks unique)
-  double hold_s = 0;        // connect: keep every connection open this long
+  double hold_s = 0;        // connect: keep every connection open this long;
+                            // churn: longest a session stays joined
   int server_pid = 0;       // connect: whose VmRSS to read
   uint32_t sources = 0;     // source addresses 127.0.0.2..; 0: the kernel picks
   bool json_only = false;
+  uint64_t seed = 1;          // churn: seeds every random choice
+  std::string leave = "all";  // churn: how sessions end (all, close, rst, fin, stall)
 
   sockaddr_storage addr{};  // resolved target
   socklen_t addr_len = 0;
