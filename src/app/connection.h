@@ -35,6 +35,9 @@ struct Connection {
   bool close_received = false;  // the peer's close frame arrived: the handshake is complete
   bool awaiting_close = false;  // we sent a close frame first: the peer's reply ends it
   uint32_t interest = 0;        // the epoll mask currently registered
+  // Unsent bytes of HTTP output (the 101 and any response before it) ahead
+  // of the frames: a slow consumer's backlog is dropped only behind them.
+  size_t http_unsent = 0;
   HeadScan scan;
   IpKey ip{};
   InputRing in;

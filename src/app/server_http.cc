@@ -64,6 +64,7 @@ void Server::upgrade(Connection& c, const Request& req) {
     return;
   }
   enqueue(c, make_switching_protocols(check.accept));
+  c.http_unsent = c.out.bytes();
   c.phase = Phase::websocket;
   c.ws = WsReader(&reader_limits_);
   ++metrics_.websockets_open;

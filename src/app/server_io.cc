@@ -131,6 +131,7 @@ void Server::flush(Connection& c) {
   if (!c.out.empty()) {
     FlushResult r = c.out.flush(c.fd, kWriteBudget);
     metrics_.bytes_written += r.written;
+    c.http_unsent -= std::min(c.http_unsent, r.written);
     if (r.error) {
       c.out.clear();
       connection_lost(c);

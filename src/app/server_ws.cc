@@ -80,13 +80,15 @@ void Server::leave_room(Connection& c) {
 // Ends the WebSocket phase with a close frame: the member leaves now, so the
 // leave event goes out in order with the events before it; the frame follows
 // everything already queued, except for a slow consumer, whose backlog is
-// dropped (blocks not yet started) so the close frame can reach it.
+// dropped (blocks not yet started) so the close frame can reach it - unless
+// its 101 is still queued: frames without the handshake would be garbage, so
+// then the (bounded) backlog goes out first.
 void Server::close_websocket(Connection& c, uint16_t code, std::string_view reason) {
   if (c.phase != Phase::websocket) return;
   c.phase = Phase::closing;
   --metrics_.websockets_open;
   leave_room(c);
-  if (code == 1008) c.out.drop_unstarted();
+  if (code == 1008 && c.http_unsent == 0) c.out.drop_unstarted();
   enqueue(c, make_close_frame(code, reason));
   // A reader that failed is finished: the peer broke the protocol, so its
   // bytes are only drained. Otherwise its close reply is watched for.
