@@ -142,7 +142,7 @@ SERVER_FUZZ_WRAPS   := socket setsockopt bind listen getsockname accept4 read wr
                        sendmsg writev shutdown close epoll_create1 epoll_ctl epoll_wait \
                        signalfd sigprocmask getrlimit clock_gettime
 SERVER_FUZZ_LDWRAP  := $(SERVER_FUZZ_WRAPS:%=-Wl,--wrap=%)
-SERVER_FUZZ_HELPERS := fuzz/fake_os.cc fuzz/fuzz_script.cc fuzz/wire_check.cc
+SERVER_FUZZ_HELPERS := fuzz/fake_os.cc fuzz/fake_syscalls.cc fuzz/fuzz_script.cc fuzz/wire_check.cc
 SERVER_FUZZ_OBJS    := $(SERVER_FUZZ_HELPERS:%.cc=$(BUILD)/obj/%.o)
 
 $(BUILD)/fuzz/server_replay: $(BUILD)/obj/fuzz/server_fuzz.o $(SERVER_FUZZ_OBJS) \
