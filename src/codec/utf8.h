@@ -11,7 +11,9 @@ namespace chatd {
 
 // Incremental validator: holds only the state of the one sequence that may be
 // open across a feed boundary, so a code point split between two WebSocket
-// fragments (or two reads) validates exactly as if it arrived whole.
+// fragments (or two reads) validates exactly as if it arrived whole. Inside a
+// buffer, whole sequences are checked without that state (ASCII 8 bytes per
+// step); the byte-wise state machine runs only at the buffer's two edges.
 class Utf8Validator {
  public:
   // Feeds the next bytes; returns false at the first byte that makes the
@@ -26,6 +28,9 @@ class Utf8Validator {
   void reset() { *this = Utf8Validator(); }
 
  private:
+  // Advances the state machine by one byte; false if b makes the stream invalid.
+  bool step(uint8_t b);
+
   uint8_t need_ = 0;   // continuation bytes still expected
   uint8_t lo_ = 0x80;  // allowed range of the next continuation byte: the first
   uint8_t hi_ = 0xBF;  // one after E0/ED/F0/F4 is narrowed (table 3-7)

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -173,6 +174,55 @@ TEST(Utf8, DifferentialAgainstSimdjson) {
   }
   EXPECT_GT(valid_seen, 1000);
   EXPECT_GT(invalid_seen, 1000);
+}
+
+// Long text (the whole-sequence inner loop runs until 4 bytes from the end
+// of each piece), mutated, fed whole and cut into up to five pieces at random
+// points: the verdict always matches simdjson's, and a failing feed is the
+// one holding the first bad byte.
+TEST(Utf8, LongTextInPiecesMatchesSimdjson) {
+  std::mt19937 rng(4242);
+  const uint32_t ranges[][2] = {
+      {0x20, 0x7E}, {0x80, 0x7FF}, {0x800, 0xD7FF}, {0xE000, 0xFFFF}, {0x10000, 0x10FFFF}};
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::string s;
+    const int cps = rng() % 400;
+    for (int k = 0; k < cps; ++k) {
+      if (rng() % 8 == 0) s.append(rng() % 40, 'a');
+      const auto& r = ranges[rng() % 5];
+      s += encode(r[0] + rng() % (r[1] - r[0] + 1));
+    }
+    if (!s.empty() && rng() % 2) s[rng() % s.size()] = static_cast<char>(rng());
+    const bool want = simdjson::validate_utf8(s.data(), s.size());
+    ASSERT_EQ(utf8_valid(s), want) << iter;
+    const size_t first_bad = fail_index_bytewise(s);
+    std::vector<size_t> cuts{0, s.size()};
+    for (int c = rng() % 5; c > 0; --c) cuts.push_back(s.empty() ? 0 : rng() % s.size());
+    std::sort(cuts.begin(), cuts.end());
+    Utf8Validator v;
+    for (size_t k = 0; k + 1 < cuts.size(); ++k) {
+      const bool fed = v.feed(u8(s) + cuts[k], cuts[k + 1] - cuts[k]);
+      // A feed fails exactly when the first bad byte is in it or earlier.
+      const bool bad_so_far =
+          first_bad < cuts[k + 1] && first_bad != kValid && first_bad != kTruncated;
+      ASSERT_EQ(fed, !bad_so_far) << iter << " piece " << k;
+    }
+    ASSERT_EQ(v.complete(), want) << iter;
+  }
+}
+
+TEST(Utf8, LengthMatchesLeadByteCount) {
+  std::mt19937 rng(5);
+  // Up to 5000 bytes: past the 255 words after which the lane sums are folded.
+  for (int iter = 0; iter < 300; ++iter) {
+    std::string s(rng() % 5000, '\0');
+    for (char& c : s) c = static_cast<char>(rng());
+    size_t want = 0;
+    for (char c : s) want += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    ASSERT_EQ(utf8_length(s), want) << iter;
+  }
+  EXPECT_EQ(utf8_length(std::string(4096, '\x80')), 0u);
+  EXPECT_EQ(utf8_length(std::string(4096, '\xff')), 4096u);
 }
 
 TEST(Utf8, LengthCountsCodePoints) {
