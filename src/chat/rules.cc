@@ -27,6 +27,23 @@ char32_t prev_code_point(std::string_view s, size_t end, size_t& start) {
   return cp;
 }
 
+// True when valid UTF-8 s holds a code point that is not white space; stops
+// at the first one, which in real messages is almost always the first byte.
+bool has_non_space(std::string_view s) {
+  char32_t cp;
+  for (size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      if (!is_unicode_space(b)) return true;
+      ++i;
+      continue;
+    }
+    if (!utf8_next(s, i, cp)) return false;  // unreachable for valid input
+    if (!is_unicode_space(cp)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::optional<std::string_view> validate_nick(std::string_view nick) {
@@ -50,14 +67,9 @@ std::optional<std::string_view> validate_nick(std::string_view nick) {
 
 bool validate_msg(std::string_view msg) {
   if (!utf8_valid(msg)) return false;
-  bool visible = false;
-  size_t count = 0;
-  char32_t cp;
-  for (size_t i = 0; utf8_next(msg, i, cp);) {
-    if (++count > kMaxMsgCodePoints) return false;
-    visible = visible || !is_unicode_space(cp);
-  }
-  return visible;
+  // A code point takes at least one byte, so a short message needs no count.
+  if (msg.size() > kMaxMsgCodePoints && utf8_length(msg) > kMaxMsgCodePoints) return false;
+  return has_non_space(msg);
 }
 
 bool nick_equal(std::string_view a, std::string_view b) {

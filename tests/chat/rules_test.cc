@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
+
+#include "codec/utf8.h"
 
 namespace chatd {
 namespace {
@@ -137,8 +141,60 @@ TEST(Rules, Msg) {
       {repeat(" ", 1999) + "x", true},
       {repeat(" ", 2001) + "x", false},
       {"x\xC3", false},
+      // Past 2000 bytes the code points are counted; within, never.
+      {repeat("x", 1999) + utf8(0xE9), true},  // 2001 bytes, 2000 code points
+      {repeat("x", 2000) + utf8(0xE9), false},
+      {repeat(utf8(0x3000), 1999) + "x", true},
+      {repeat(utf8(0x3000), 2000), false},
+      {repeat(utf8(0x3000), 1000), false},
+      // The white space check passes ASCII space and then decodes.
+      {" " + utf8(0xE9), true},
+      {"\t" + utf8(0x2003) + utf8(0x200B), true},
+      {utf8(0x85) + " \x0b", false},
+      {repeat(" ", 1999) + utf8(0xA0), false},
+      {repeat(" ", 1999) + utf8(0x3000) + "x", false},  // 2001 code points
+      {"ok" + repeat(" ", 5) + "\xF0\x9F", false},      // invalid after the first visible
   };
   for (const Case& c : cases) EXPECT_EQ(validate_msg(c.in), c.ok) << c.in.substr(0, 40);
+}
+
+// The rule as first written, decoding every code point: the reference the
+// short cuts (no count under 2000 bytes, stop at the first visible) must match.
+bool validate_msg_reference(std::string_view msg) {
+  size_t count = 0;
+  bool visible = false;
+  char32_t cp = 0;
+  size_t i = 0;
+  while (utf8_next(msg, i, cp)) {
+    ++count;
+    visible = visible || !is_unicode_space(cp);
+  }
+  return i == msg.size() && count <= kMaxMsgCodePoints && visible;
+}
+
+// Short and just-over-the-limit messages: all white space, valid text, and
+// text with invalid bytes mixed in.
+TEST(Rules, MsgMatchesDecodingReference) {
+  std::mt19937 rng(99);
+  const std::string spaces[] = {" ", "\t", utf8(0xA0), utf8(0x3000), utf8(0x85)};
+  const std::string text[] = {"x", utf8(0xE9), utf8(0x4E2D), utf8(0x1F600), utf8(0x200B)};
+  const std::string bad[] = {"\xC3", "\x80", "\xED\xA0\x80"};
+  for (int iter = 0; iter < 4000; ++iter) {
+    const size_t target = rng() % 2 ? rng() % 40 : 1900 + rng() % 250;
+    const int kind = rng() % 3;  // 0: spaces only, 1: valid text, 2: with bad bytes
+    std::string s;
+    while (s.size() < target) {
+      const int pick = rng() % 10;
+      if (kind == 0 || pick < 4) {
+        s += spaces[rng() % std::size(spaces)];
+      } else if (kind == 2 && pick == 9) {
+        s += bad[rng() % std::size(bad)];
+      } else {
+        s += text[rng() % std::size(text)];
+      }
+    }
+    ASSERT_EQ(validate_msg(s), validate_msg_reference(s)) << iter << " " << s.size();
+  }
 }
 
 TEST(Rules, NickEqualIsAsciiCaseInsensitive) {
