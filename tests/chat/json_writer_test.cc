@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <cstdio>
 #include <random>
 #include <string>
 
@@ -168,6 +169,95 @@ TEST(JsonWriter, NumbersAtTheirLimits) {
     ASSERT_EQ(doc["ts"].get(ts), simdjson::SUCCESS);
     EXPECT_EQ(id, c.id);
     EXPECT_EQ(ts, c.ts);
+  }
+}
+
+// The escaping rule one byte at a time: the reference the word-at-a-time
+// scan must match.
+std::string escape_reference(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += char(c);
+        }
+    }
+  }
+  return out;
+}
+
+std::string escape_ours(std::string_view s) {
+  std::string out(escaped_size(s), '\0');
+  char* end = write_escaped(out.data(), s);
+  EXPECT_EQ(size_t(end - out.data()), out.size());
+  return out;
+}
+
+// Every byte value at every offset of the 8- and 16-byte steps, next to the
+// bytes the lane arithmetic could confuse it with (0x1F/0x20, 0x21/0x23,
+// 0x5B/0x5D, 0x7F, 0x80, 0xA2, 0xDC, 0xFF): the bulk scan finds exactly the
+// bytes the byte-wise rule escapes.
+TEST(JsonWriter, EscapingMatchesByteWiseReferenceAtEveryOffset) {
+  const unsigned char fillers[] = {'x',  0x1F, 0x20, 0x21, 0x23, 0x5B,
+                                   0x5D, 0x7F, 0x80, 0xA2, 0xDC, 0xFF};
+  for (unsigned char fill : fillers)
+    for (size_t len : {1, 7, 8, 9, 15, 16, 17, 33}) {
+      for (size_t at = 0; at < len; ++at)
+        for (int c = 0; c < 256; ++c) {
+          std::string s(len, char(fill));
+          s[at] = char(c);
+          ASSERT_EQ(escape_ours(s), escape_reference(s))
+              << int(fill) << " " << len << " " << at << " " << c;
+        }
+    }
+}
+
+TEST(JsonWriter, EscapingMatchesReferenceOnRandomText) {
+  std::mt19937 rng(7);
+  const std::string_view pieces[] = {"a",
+                                     "hello world ",
+                                     "\"",
+                                     "\\",
+                                     "\n",
+                                     "\x01",
+                                     "\x1f",
+                                     "\xc3\xa9",
+                                     "\xf0\x9f\x98\x80",
+                                     "\x7f",
+                                     " ",
+                                     "\\\"\\\"",
+                                     std::string_view("\0", 1)};
+  for (int iter = 0; iter < 5000; ++iter) {
+    std::string s;
+    for (int k = rng() % 60; k > 0; --k) s += pieces[rng() % std::size(pieces)];
+    ASSERT_EQ(escaped_size(s), escape_reference(s).size()) << iter;
+    ASSERT_EQ(escape_ours(s), escape_reference(s)) << iter;
   }
 }
 
