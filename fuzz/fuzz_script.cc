@@ -62,6 +62,8 @@ constexpr std::string_view kRequests[] = {
     "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /healthz HTTP/1.1\r\nHost: a\r\n\r\n",
     "GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n",
     "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    "GET /big.txt HTTP/1.1\r\nHost: a\r\n\r\nGET /big.txt HTTP/1.1\r\nHost: a\r\n\r\n",
+    "HEAD /big.txt HTTP/1.1\r\nHost: a\r\n\r\n",
 };
 
 constexpr size_t kRooms[] = {0, 1, 2, 7, 64, 1000, 65536, fake_os::kUnlimited};

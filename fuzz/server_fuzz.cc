@@ -51,8 +51,9 @@ using fake_os::Socket;
 // per closing deadline, so a run past this is a server that does not stop.
 constexpr int kDrainTurns = 2000;
 
-// A small static root: the client page, a file, a directory and a symlink
-// that leads out of the root. Made once per process, removed at exit.
+// A small static root: the client page, a file, a directory, a symlink that
+// leads out of the root, and a file big enough that two pipelined requests
+// for it pause reading (kHttpOutputPause). Made once, removed at exit.
 // Leaked on purpose: the exit handler that removes it runs after statics die.
 const std::string& static_root() {
   static const std::string* root = [] {
@@ -65,6 +66,7 @@ const std::string& static_root() {
     std::filesystem::create_directory(r + "/sub");
     std::ofstream(r + "/sub/a.css") << "body{}\n";
     std::filesystem::create_symlink("/etc/hostname", r + "/out");
+    std::ofstream(r + "/big.txt") << std::string(600 * 1024, 'b');
     std::atexit([] { std::filesystem::remove_all(static_root()); });
     return new std::string(r);
   }();
