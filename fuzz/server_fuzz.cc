@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -53,24 +54,25 @@ constexpr int kDrainTurns = 2000;
 
 // A small static root: the client page, a file, a directory, a symlink that
 // leads out of the root, and a file big enough that two pipelined requests
-// for it pause reading (kHttpOutputPause). Made once, removed at exit.
-// Leaked on purpose: the exit handler that removes it runs after statics die.
-const std::string& static_root() {
-  static const std::string* root = [] {
-    char tmpl[] = "/tmp/chatd-server-fuzz-XXXXXX";
-    const char* dir = mkdtemp(tmpl);
-    CHECK(dir);
-    std::string r = dir;
-    std::ofstream(r + "/chat.html") << "<!doctype html><title>chat</title>\n";
-    std::ofstream(r + "/app.js") << "console.log('hi');\n";
-    std::filesystem::create_directory(r + "/sub");
-    std::ofstream(r + "/sub/a.css") << "body{}\n";
-    std::filesystem::create_symlink("/etc/hostname", r + "/out");
-    std::ofstream(r + "/big.txt") << std::string(600 * 1024, 'b');
-    std::atexit([] { std::filesystem::remove_all(static_root()); });
-    return new std::string(r);
-  }();
-  return *root;
+// for it pause reading (kHttpOutputPause). libFuzzer often ends with _Exit,
+// so instead of a temporary directory per run there is one per user, built
+// aside and renamed into place (parallel jobs may race to make it).
+std::string static_root() {
+  std::string root = "/tmp/chatd-server-fuzz-" + std::to_string(getuid());
+  if (std::filesystem::exists(root + "/big.txt")) return root;
+  char tmpl[] = "/tmp/chatd-server-fuzz-new-XXXXXX";
+  const char* dir = mkdtemp(tmpl);
+  CHECK(dir);
+  std::string r = dir;
+  std::ofstream(r + "/chat.html") << "<!doctype html><title>chat</title>\n";
+  std::ofstream(r + "/app.js") << "console.log('hi');\n";
+  std::filesystem::create_directory(r + "/sub");
+  std::ofstream(r + "/sub/a.css") << "body{}\n";
+  std::filesystem::create_symlink("/etc/hostname", r + "/out");
+  std::ofstream(r + "/big.txt") << std::string(600 * 1024, 'b');  // written last: the marker
+  std::filesystem::permissions(r, std::filesystem::perms(0755));
+  if (rename(r.c_str(), root.c_str()) != 0) std::filesystem::remove_all(r);
+  return root;
 }
 
 // The first byte picks the limits, so that small inputs reach them.
@@ -78,7 +80,8 @@ Config make_config(uint8_t v) {
   Config c;
   c.host = "127.0.0.1";
   c.port = 0;
-  c.static_dir = static_root();
+  static const std::string root = static_root();
+  c.static_dir = root;
   if (v & 1) c.max_conn = 4;
   if (v & 2) c.max_conn_per_ip = 2;
   if (v & 4) c.max_backlog = 3000;
