@@ -131,7 +131,7 @@ install: $(BUILD)/chatd
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(LOAD_OBJS:.o=.d) $(BUILD)/obj/src/app/main.d
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ_SRCS:%.cc=$(BUILD)/obj/%.d) $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(LOAD_OBJS:.o=.d) $(BUILD)/obj/src/app/main.d
 
 # whole-server fuzz target
 # fuzz/server_fuzz.cc runs chatd::Server against a fake kernel (fuzz/fake_os.h)
