@@ -92,3 +92,55 @@ def test_node_ws(chatd, with_origin):
     assert (l["event"], l["nick"]) == ("leave", "node-carol")
     assert [j["id"], m["id"], l["id"]] == [j["id"], j["id"] + 1, j["id"] + 2]
     watcher.close()
+
+
+def msg_of_size(n):
+    """A msg JSON text of exactly n bytes (n >= 40)."""
+    head = '{"type":"msg","msg":"'
+    tail = '"}'
+    return head + "x" * (n - len(head) - len(tail)) + tail
+
+
+async def limits_and_closes(srv):
+    uri = f"ws://127.0.0.1:{srv.port}/ws"
+    connect = lambda: websockets.connect(uri, open_timeout=10, close_timeout=10, max_size=None)  # noqa: E731
+    async with connect() as big, connect() as watcher, connect() as gone:
+        for ws, nick in ((big, "big"), (watcher, "watcher"), (gone, "gone")):
+            await ws.send(json.dumps({"type": "join", "nick": nick}))
+            assert (await recv_json(ws))["type"] == "welcome"
+        # Drain the join events everyone has seen so far.
+        while (await recv_json(watcher)).get("nick") != "gone":
+            pass
+        # A message exactly at --max-message (1000 bytes) is accepted...
+        await big.send(msg_of_size(1000))
+        at_limit = await recv_json(watcher)
+        assert at_limit["type"] == "msg" and len(at_limit["msg"]) == 1000 - 23
+        # ... and so is one at the limit sent in fragments by the library.
+        text = msg_of_size(1000)
+        await big.send(iter([text[:300], text[300:301], text[301:]]))
+        assert (await recv_json(watcher))["id"] == at_limit["id"] + 1
+        # An abrupt end (no close frame: the library aborts the TCP connection)
+        # is a leave like any other.
+        gone.transport.abort()
+        left = await recv_json(watcher)
+        assert left["event"] == "leave" and left["nick"] == "gone"
+        # One byte over the limit: the server closes with 1009.
+        await big.send(msg_of_size(1001))
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as e:
+            while True:
+                await asyncio.wait_for(big.recv(), 10)
+        assert e.value.rcvd is not None and e.value.rcvd.code == 1009
+        left = await recv_json(watcher)
+        assert left["event"] == "leave" and left["nick"] == "big"
+        # A clean close from the server's side: SIGTERM sends 1001.
+        srv.send_signal(__import__("signal").SIGTERM)
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as e:
+            while True:
+                await asyncio.wait_for(watcher.recv(), 10)
+        assert e.value.rcvd is not None and e.value.rcvd.code == 1001
+
+
+def test_python_websockets_limits_and_every_kind_of_close(start_chatd):
+    srv = start_chatd("--max-message", "1000", "--rate", "0")
+    asyncio.run(limits_and_closes(srv))
+    assert srv.wait_exit() == 0
