@@ -22,6 +22,7 @@
 
 #include "chat/engine.h"
 #include "codec/utf8.h"
+#include "fuzz_check.h"
 #include "ws/frame.h"
 #include "ws/reader.h"
 
@@ -30,14 +31,6 @@ namespace {
 using namespace chatd;
 
 constexpr MemberId kMembers = 4;
-
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      std::fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                          \
-    }                                                                        \
-  } while (0)
 
 // The JSON object inside a block holding one whole text frame.
 simdjson::dom::object frame_object(const BlockRef& b) {

@@ -32,6 +32,7 @@
 
 #include "app/server.h"
 #include "fake_os.h"
+#include "fuzz_check.h"
 #include "fuzz_script.h"
 #include "wire_check.h"
 
@@ -39,14 +40,6 @@ namespace {
 
 using namespace chatd;
 using fake_os::Socket;
-
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      std::fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                          \
-    }                                                                        \
-  } while (0)
 
 // Turns the server gets after the script to stop by itself; it needs a few
 // per closing deadline, so a run past this is a server that does not stop.

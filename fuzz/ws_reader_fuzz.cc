@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_check.h"
 #include "ws/close.h"
 #include "ws/encoder.h"
 #include "ws/frame.h"
@@ -23,11 +24,6 @@
 namespace {
 
 using namespace chatd;
-
-#define CHECK(x)                \
-  do {                          \
-    if (!(x)) __builtin_trap(); \
-  } while (0)
 
 class Ring {
  public:

@@ -17,6 +17,7 @@ namespace chatd {
 namespace {
 
 using test::frame_payload;
+using test::utf8;
 
 simdjson::dom::element parse_dom(simdjson::dom::parser& p, const std::string& json) {
   simdjson::dom::element e;
@@ -124,28 +125,11 @@ TEST(JsonWriter, RandomUtf8RoundTrips) {
         return 0x20 + rng() % 0x5F;
     }
   };
-  auto append = [](std::string& s, char32_t cp) {
-    if (cp < 0x80) {
-      s += char(cp);
-    } else if (cp < 0x800) {
-      s += char(0xC0 | (cp >> 6));
-      s += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      s += char(0xE0 | (cp >> 12));
-      s += char(0x80 | ((cp >> 6) & 0x3F));
-      s += char(0x80 | (cp & 0x3F));
-    } else {
-      s += char(0xF0 | (cp >> 18));
-      s += char(0x80 | ((cp >> 12) & 0x3F));
-      s += char(0x80 | ((cp >> 6) & 0x3F));
-      s += char(0x80 | (cp & 0x3F));
-    }
-  };
   simdjson::dom::parser p;
   for (int round = 0; round < 500; ++round) {
     std::string s;
     size_t n = rng() % 300;
-    for (size_t i = 0; i < n; ++i) append(s, random_cp());
+    for (size_t i = 0; i < n; ++i) s += utf8(random_cp());
     std::string payload = frame_payload(encode_msg(s, s, round, -round));
     ASSERT_TRUE(simdjson::validate_utf8(payload.data(), payload.size()));
     auto doc = parse_dom(p, payload);

@@ -7,34 +7,17 @@
 #include <random>
 #include <string>
 
+#include "chat_test_util.h"
 #include "codec/utf8.h"
 
 namespace chatd {
 namespace {
 
+using test::utf8;
+
 std::string repeat(std::string_view unit, size_t n) {
   std::string s;
   for (size_t i = 0; i < n; ++i) s += unit;
-  return s;
-}
-
-std::string utf8(char32_t cp) {
-  std::string s;
-  if (cp < 0x80) {
-    s += char(cp);
-  } else if (cp < 0x800) {
-    s += char(0xC0 | (cp >> 6));
-    s += char(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    s += char(0xE0 | (cp >> 12));
-    s += char(0x80 | ((cp >> 6) & 0x3F));
-    s += char(0x80 | (cp & 0x3F));
-  } else {
-    s += char(0xF0 | (cp >> 18));
-    s += char(0x80 | ((cp >> 12) & 0x3F));
-    s += char(0x80 | ((cp >> 6) & 0x3F));
-    s += char(0x80 | (cp & 0x3F));
-  }
   return s;
 }
 
