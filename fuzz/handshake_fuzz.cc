@@ -12,6 +12,7 @@
 #include "http/handshake.h"
 #include "http/request.h"
 #include "http/router.h"
+#include "read_splitter.h"
 
 using namespace chatd;
 
@@ -36,7 +37,7 @@ void origin_invariants(std::string_view origin, std::string_view host) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  uint32_t rng = data[0] * 2246822519u + 7;
+  ReadSplitter split(data[0] * 2246822519u + 7, 32);
   std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
 
   std::string field[6];
@@ -64,11 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Request req;
   size_t fed = 0;
   while (fed < head.size()) {
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    size_t n = 1 + rng % 32;
-    if (n > head.size() - fed) n = head.size() - fed;
+    size_t n = split.next(head.size() - fed);
     buf.append(head, fed, n);
     fed += n;
     ParseResult r = parse_request(buf.data(), buf.size(), scan, req);

@@ -14,6 +14,7 @@
 #include "http/request.h"
 #include "http/response.h"
 #include "http/router.h"
+#include "read_splitter.h"
 
 using namespace chatd;
 
@@ -84,7 +85,7 @@ size_t drain(const std::string& buf, HeadScan& scan, std::vector<Outcome>& out, 
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  uint32_t rng = data[0] * 2654435761u + 1;
+  ReadSplitter split(data[0] * 2654435761u + 1, 64);
   std::string stream(reinterpret_cast<const char*>(data + 1), size - 1);
 
   std::vector<Outcome> whole;
@@ -98,11 +99,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool piece_failed = false;
   size_t fed = 0;
   while (fed < stream.size() && !piece_failed) {
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    size_t n = 1 + rng % 64;
-    if (n > stream.size() - fed) n = stream.size() - fed;
+    size_t n = split.next(stream.size() - fed);
     pending.append(stream, fed, n);
     fed += n;
     size_t used = drain(pending, piece_scan, pieces, piece_failed);
