@@ -18,7 +18,7 @@ endif
 
 # LAYERS narrows the build to some layers, e.g. `make LAYERS="base codec ws"
 # BUILD=build/ws unit` while other layers are mid-change.
-LAYERS     ?= base codec net http ws chat app
+LAYERS     ?= base codec net http ws chat store cluster app
 LIB_SRCS   := $(filter-out src/app/main.cc,$(wildcard $(LAYERS:%=src/%/*.cc)))
 LIB_OBJS   := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o)
 TEST_SRCS  := $(wildcard $(LAYERS:%=tests/%/*_test.cc))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks that #include lines point down the layer graph of docs/ARCHITECTURE.md:
-#   app -> chat -> ws -> codec -> base;  app -> http -> codec -> base;  app -> net -> base
+#   app -> chat -> ws -> codec -> base;  app -> http -> codec -> base;  app -> net -> base;
+#   app -> store -> base;  app -> cluster -> net -> base
 # Prints every violation and exits 1 if there is one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,9 @@ declare -A allowed=(
   [http]="http codec base"
   [ws]="ws codec base"
   [chat]="chat ws codec base"
-  [app]="app chat ws http net codec base"
+  [store]="store base"
+  [cluster]="cluster net base"
+  [app]="app chat ws http net store cluster codec base"
 )
 
 status=0
