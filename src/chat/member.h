@@ -1,4 +1,4 @@
-// Member: one joined user of the room, as the room stores it.
+// Member: one member of a room, as the room stores it.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,8 @@ namespace chatd {
 
 // The app's connection slot; the chat layer only compares it.
 using MemberId = uint32_t;
+// No local connection: an event nobody here caused, or a member on another node.
+inline constexpr MemberId kNoMember = UINT32_MAX;
 
 struct Member {
   MemberId id;
