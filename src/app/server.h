@@ -133,7 +133,7 @@ class Server {
   std::vector<Proposal> leaving_;  // scratch for end_chat
   // Leave events of connections already gone whose commit failed: numbered
   // again at the next turn, so every member still leaves exactly once.
-  std::vector<std::pair<Room*, std::string>> retry_leaves_;
+  std::vector<std::pair<Room*, Member>> retry_leaves_;
   bool store_ok_ = true;  // the last commit succeeded (/healthz)
   Metrics metrics_;
   std::unordered_map<uint64_t, uint32_t> per_ip_;  // ip_key_hash -> open connections

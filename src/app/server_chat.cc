@@ -8,7 +8,7 @@ namespace chatd {
 
 void Server::handle_text(Connection& c, const uint8_t* data, size_t len) {
   ++metrics_.messages_in;
-  Outcome out = engine_.on_text(c.session, uint32_t(c.fd), data, len, mono_ms());
+  Outcome out = engine_.on_text(c.session, token_of(c), data, len, mono_ms());
   if (out.reply) send_direct(c, std::move(out.reply));
   if (out.has_event) submit(out.event, &c);
 }
@@ -37,7 +37,7 @@ void Server::send_direct(Connection& c, BlockRef frame) {
 // per room it was in.
 void Server::end_chat(Connection& c) {
   leaving_.clear();
-  engine_.on_disconnect(c.session, uint32_t(c.fd), leaving_);
+  engine_.on_disconnect(c.session, token_of(c), leaving_);
   for (const Proposal& p : leaving_) submit(p, &c);
   c.session = Session{};
   update_chat_gauges();
@@ -48,9 +48,11 @@ void Server::end_chat(Connection& c) {
 // While the store refuses writes, what is left waits for the next turn.
 void Server::finish_turn() {
   if (!retry_leaves_.empty()) {
-    std::vector<std::pair<Room*, std::string>> owed;
+    std::vector<std::pair<Room*, Member>> owed;
     owed.swap(retry_leaves_);
-    for (auto& [room, nick] : owed) submit({room, EventKind::leave, kNoMember, nick, {}, {}}, nullptr);
+    for (auto& [room, leaver] : owed) {
+      submit({room, EventKind::leave, leaver.id, leaver.nick, {}, {}}, nullptr);
+    }
   }
   while (!batch_.empty() || !overflowed_.empty()) {
     commit_turn();
@@ -95,7 +97,7 @@ void Server::deliver(const TurnBatch::Item& item, bool stored) {
       // A leave is owed whatever the store says: numbered again later (its
       // proposal stays in flight, so the room stays).
       e.room->sequenced_id = e.room->last_id();
-      retry_leaves_.emplace_back(e.room, std::string(e.nick));
+      retry_leaves_.push_back({e.room, Member{e.member, std::string(e.nick)}});
       return;
     }
     engine_.drop(p, c ? &c->session : nullptr);
@@ -124,11 +126,14 @@ void Server::deliver(const TurnBatch::Item& item, bool stored) {
 // One reference to the same framed block for every local member: no copy
 // and no allocation per recipient (the queue's slot array is kept between
 // turns). A closing member still gets what precedes its own leave event,
-// which comes before its close frame.
+// which comes before its close frame; a member whose connection is gone
+// (its leave is on the way) gets nothing, even if its slot is in use again.
 void Server::fan_out(const Room& room, const BlockRef& event) {
   for (const Member& m : room.members()) {
     if (m.id == kNoMember) continue;
-    enqueue(slot(m.id), event);
+    Connection& c = slot(uint32_t(m.id));
+    if (c.phase == Phase::free || token_of(c) != m.id) continue;
+    enqueue(c, event);
     ++metrics_.events_out;
   }
 }

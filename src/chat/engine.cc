@@ -75,11 +75,11 @@ Outcome ChatEngine::join(Session& s, MemberId id, const ParsedMessage& m) {
     if (!nick) return fail(ChatError::nick_invalid, m);
   }
   if (s.p) {
-    // A later join may omit the nick; if it gives one it must be the same.
-    if (nick && *nick != s.p->nick) return fail(ChatError::bad_field, m);
     for (Room* r : s.p->rooms) {
       if (r->name() == name) return fail(ChatError::already_joined, m);
     }
+    // A later join may omit the nick; if it gives one it must be the same.
+    if (nick && *nick != s.p->nick) return fail(ChatError::bad_field, m);
     if (s.p->rooms.size() >= limits_.max_rooms_per_conn) return fail(ChatError::room_limit, m);
   } else {
     if (!nick) return fail(ChatError::bad_field, m);
@@ -107,6 +107,8 @@ Outcome ChatEngine::join(Session& s, MemberId id, const ParsedMessage& m) {
   ask.has_history = m.history.present;
   ask.history = m.history.value;
   ask.ref = view(m.ref);
+  ask.v1 = !m.room.present && !m.since.present && !m.epoch.present && !m.history.present &&
+           !m.ref.present;
   return out;
 }
 
@@ -240,7 +242,7 @@ Applied ChatEngine::apply(const NumberedEvent& e, int64_t mono_ms) {
     out.replay = replay_;
     counters_.replayed += replay_.size();
     out.welcome = encode_welcome(
-        {room.name(), e.nick, room.members(), room.epoch(), last, resumable, ask.ref});
+        {room.name(), e.nick, room.members(), room.epoch(), last, resumable, ask.ref, ask.v1});
   }
   maybe_free(&room);
   return out;

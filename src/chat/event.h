@@ -24,6 +24,9 @@ struct JoinAsk {
   bool has_history = false;
   uint64_t history = 0;
   std::string_view ref;
+  // A join with none of room, since, epoch, history and ref: a version 1
+  // client, whose welcome keeps the version 1 shape (nick and users only).
+  bool v1 = false;
 };
 
 // An event the chat rules accepted, waiting for its number. Views point into

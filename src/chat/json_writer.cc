@@ -201,15 +201,20 @@ void write_ref(Sink& s, std::string_view ref) {
 
 BlockRef encode_welcome(const Welcome& w) {
   return encode([&](auto& s) {
-    s.raw(R"({"type":"welcome","room":)");
-    s.str(w.room);
-    s.raw(R"(,"nick":)");
+    if (w.v1) {
+      s.raw(R"({"type":"welcome","nick":)");
+    } else {
+      s.raw(R"({"type":"welcome","room":)");
+      s.str(w.room);
+      s.raw(R"(,"nick":)");
+    }
     s.str(w.nick);
     s.raw(R"(,"users":[)");
     for (size_t i = 0; i < w.users.size(); ++i) {
       if (i) s.raw(",");
       s.str(w.users[i].nick);
     }
+    if (w.v1) return s.raw("]}");
     s.raw(R"(],"epoch":)");
     s.str(w.epoch);
     s.raw(R"(,"last_id":)");

@@ -39,6 +39,7 @@ struct Welcome {
   uint64_t last_id = 0;
   bool resumed = false;
   std::string_view ref;  // echoed when not empty
+  bool v1 = false;       // the version 1 shape: type, nick and users only
 };
 
 // One line of a rooms listing.
@@ -49,7 +50,8 @@ struct RoomLine {
 };
 
 // `{"type":"welcome","room":..,"nick":..,"users":[..],"epoch":..,"last_id":..,"resumed":..}`
-// as one text frame. Null only if malloc fails (so for every encoder here).
+// as one text frame (v1: `{"type":"welcome","nick":..,"users":[..]}`). Null only if malloc fails
+// (so for every encoder here).
 BlockRef encode_welcome(const Welcome& w);
 
 // `{"type":"system","room":..,"event":<join|leave>,"nick":..,"text":"<nick>
