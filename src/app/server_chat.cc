@@ -103,7 +103,8 @@ void Server::deliver(const TurnBatch::Item& item, bool stored) {
     engine_.drop(p, c ? &c->session : nullptr);
     if (c && c->phase == Phase::websocket) {
       ++metrics_.unavailable;
-      enqueue(*c, encode_error(ChatError::unavailable, e.room->name(), e.ask.ref));
+      std::string_view room = e.room->name();
+      enqueue(*c, encode_error(ChatError::unavailable, &room, e.ask.ref));
     }
     return;
   }

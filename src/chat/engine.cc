@@ -31,9 +31,9 @@ ChatEngine::ChatEngine(const ChatLimits& limits, HistorySource* source, bool dur
 
 Outcome ChatEngine::fail(ChatError e, const ParsedMessage& m) {
   ++counters_.errors;
-  std::string_view room = view(m.room), ref = view(m.ref);
-  if (room.empty() && ref.empty()) return {error_frames_[size_t(e)], false, {}};
-  return {encode_error(e, room, ref), false, {}};
+  std::string_view ref = view(m.ref);
+  if (!m.room.present && ref.empty()) return {error_frames_[size_t(e)], false, {}};
+  return {encode_error(e, m.room.present ? &m.room.text : nullptr, ref), false, {}};
 }
 
 Outcome ChatEngine::on_text(Session& s, MemberId id, const uint8_t* json, size_t len,
@@ -141,6 +141,7 @@ Outcome ChatEngine::msg(Session& s, MemberId id, const ParsedMessage& m, int64_t
   Outcome out;
   out.has_event = true;
   out.event = {room, EventKind::msg, id, s.p->nick, m.msg.text, {}};
+  out.event.ask.ref = view(m.ref);  // for an `unavailable` reply
   return out;
 }
 
@@ -152,6 +153,7 @@ Outcome ChatEngine::leave(Session& s, MemberId id, const ParsedMessage& m) {
   Outcome out;
   out.has_event = true;
   out.event = {room, EventKind::leave, id, {}, {}, {}};
+  out.event.ask.ref = view(m.ref);
   ++room->in_flight;
   release(*s.p, room);
   // The session keeps its nick while it is in no room: it is held until

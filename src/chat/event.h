@@ -37,7 +37,7 @@ struct Proposal {
   MemberId member = kNoMember;  // who caused it (kNoMember: no one to answer)
   std::string_view nick;
   std::string_view text;  // msg only
-  JoinAsk ask;            // join only
+  JoinAsk ask;            // join; for msg and leave only its ref
 };
 
 // An event with its place in the room's order. Views as the producer's.

@@ -243,15 +243,16 @@ ParsedMessage JsonReader::parse(const uint8_t* json, size_t len) {
   const char* rest;
   if (doc.current_location().get(rest) != simdjson::OUT_OF_BOUNDS) return out;
 
+  // The ref is read first so that any later error can still carry it.
+  out.error = ChatError::bad_field;
+  TextField ref;
+  if (!read_text(slots[kRef], ref) || ref.text.size() > kMaxRefBytes) return out;
+  out.ref = ref;
   out.error = ChatError::bad_type;
   if (slots[kType].state != Slot::State::string) return out;
   out.type = type_of(slots[kType].text);
   if (out.type == MsgType::unknown) return out;
   out.error = ChatError::bad_field;
-  // The ref is read first so that a bad_field reply can still carry it.
-  TextField ref;
-  if (!read_text(slots[kRef], ref) || ref.text.size() > kMaxRefBytes) return out;
-  out.ref = ref;
   if (!read_fields(slots, out)) return out;
   out.error = ChatError::none;
   return out;

@@ -259,15 +259,15 @@ BlockRef encode_msg(std::string_view room, std::string_view nick, std::string_vi
   });
 }
 
-BlockRef encode_error(ChatError e, std::string_view room, std::string_view ref) {
+BlockRef encode_error(ChatError e, const std::string_view* room, std::string_view ref) {
   return encode([&](auto& s) {
     s.raw(R"({"type":"error","code":)");
     s.str(error_code(e));
     s.raw(R"(,"message":)");
     s.str(error_message(e));
-    if (!room.empty()) {
+    if (room) {
       s.raw(R"(,"room":)");
-      s.str(room);
+      s.str(*room);
     }
     write_ref(s, ref);
     s.raw("}");

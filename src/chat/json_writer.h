@@ -63,8 +63,10 @@ BlockRef encode_system(std::string_view room, bool join, std::string_view nick, 
 BlockRef encode_msg(std::string_view room, std::string_view nick, std::string_view msg, uint64_t id,
                     int64_t ts);
 
-// `{"type":"error","code":..,"message":..}`, with `room` and `ref` when not empty.
-BlockRef encode_error(ChatError e, std::string_view room = {}, std::string_view ref = {});
+// `{"type":"error","code":..,"message":..}`, with `room` when the request
+// named one (room not null, even if empty) and `ref` when not empty.
+BlockRef encode_error(ChatError e, const std::string_view* room = nullptr,
+                      std::string_view ref = {});
 
 // `{"type":"history","room":..,"events":[..],"more":..}`: the events are the
 // payloads of the stored event frames, copied as they are (no re-encode).
