@@ -13,11 +13,10 @@ void Server::handle_text(Connection& c, const uint8_t* data, size_t len) {
   if (out.has_event) submit(out.event, &c);
 }
 
-// Numbers p, appends it to the store's batch and to the turn's: nothing of
-// it is sent before finish_turn() has the commit.
+// Numbers p and adds it to the turn's batch: nothing of it is stored or
+// sent before finish_turn().
 void Server::submit(const Proposal& p, Connection* origin) {
   NumberedEvent e = sequencer_.number(p, wall_ms());
-  store_->append(to_record(e, p.room->name(), p.room->epoch()));
   TurnBatch::Target t;
   if (origin) {
     t = target_of(*origin);
@@ -61,8 +60,16 @@ void Server::finish_turn() {
   }
 }
 
+// Stores the batch's events in one transaction, then delivers the batch.
 void Server::commit_turn() {
   if (batch_.empty()) return;
+  for (size_t i = 0; i < batch_.size(); ++i) {
+    TurnBatch::Item item = batch_.item(i);
+    if (item.is_event) {
+      const Room& room = *item.event.room;
+      store_->append(to_record(item.event, room.name(), room.epoch()));
+    }
+  }
   std::string error;
   bool stored = store_->commit(&error);
   if (!stored) {
