@@ -86,6 +86,7 @@ void Server::commit_turn() {
   for (size_t i = 0; i < turn.size(); ++i) deliver(turn.item(i), stored);
   turn.clear();
   if (batch_.empty()) std::swap(turn, batch_);  // keep the capacity
+  engine_.sweep_rooms();
   update_chat_gauges();
 }
 

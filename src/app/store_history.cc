@@ -34,6 +34,13 @@ EventRecord to_record(const NumberedEvent& e, std::string_view room, std::string
   return {room, epoch, e.id, e.ts, stored_kind(e.kind), e.nick, e.text};
 }
 
+bool StoreHistory::head(std::string_view room, PastRoom* out) {
+  RoomHead h;
+  if (!store_->head(room, &h)) return false;
+  *out = {std::move(h.epoch), h.last_id, h.first_id};
+  return true;
+}
+
 std::vector<PastEvent> StoreHistory::read(std::string_view room, uint64_t after, uint64_t before,
                                           size_t limit) {
   std::vector<PastEvent> out;

@@ -14,6 +14,7 @@ EventRecord to_record(const NumberedEvent& e, std::string_view room, std::string
 class StoreHistory final : public HistorySource {
  public:
   explicit StoreHistory(EventStore* store) : store_(store) {}
+  bool head(std::string_view room, PastRoom* out) override;
   std::vector<PastEvent> read(std::string_view room, uint64_t after, uint64_t before,
                               size_t limit) override;
 

@@ -246,7 +246,7 @@ Applied ChatEngine::apply(const NumberedEvent& e, int64_t mono_ms) {
     out.welcome = encode_welcome(
         {room.name(), e.nick, room.members(), room.epoch(), last, resumable, ask.ref, ask.v1});
   }
-  maybe_free(&room);
+  maybe_idle(&room);
   return out;
 }
 
@@ -268,16 +268,18 @@ void ChatEngine::drop(const Proposal& p, Session* s) {
       hold(*s, room);  // the leave did not happen: still a member
     }
   }
-  maybe_free(room);
+  maybe_idle(room);
 }
 
-void ChatEngine::load_room(std::string_view name, std::string_view epoch, uint64_t last_id,
-                           uint64_t oldest_id, std::span<const PastEvent> recent) {
-  auto room = std::make_unique<Room>(name, epoch, last_id, durable_source_ ? oldest_id : 0);
-  for (const PastEvent& ev : recent) {
+std::unique_ptr<Room> ChatEngine::load_room(std::string_view name) {
+  PastRoom past;
+  if (!source_ || !source_->head(name, &past)) return nullptr;
+  auto room = std::make_unique<Room>(name, past.epoch, past.last_id,
+                                     durable_source_ ? std::max<uint64_t>(past.first_id, 1) : 0);
+  for (const PastEvent& ev : source_->read(name, 0, past.last_id + 1, ring_limits_.max_events)) {
     room->preload(ev.id, encode_event(name, ev.kind, ev.id, ev.ts, ev.nick, ev.text), ring_limits_);
   }
-  rooms_[std::string(name)] = std::move(room);
+  return room;
 }
 
 Room* ChatEngine::find_room(std::string_view name) const {
@@ -292,7 +294,9 @@ Room* ChatEngine::open_room(std::string_view name, int64_t mono_ms) {
   if (room) return room;
   size_t cap = std::max<size_t>(limits_.max_rooms, 1) * kTableRoomsPerOccupied;
   if (rooms_.size() >= cap && !evict_one_empty_room()) return nullptr;
-  auto fresh = std::make_unique<Room>(name, new_epoch());
+  // A room the store still has keeps its epoch and ids; else it is new.
+  std::unique_ptr<Room> fresh = load_room(name);
+  if (!fresh) fresh = std::make_unique<Room>(name, new_epoch());
   fresh->last_used_ms = mono_ms;
   room = fresh.get();
   rooms_.emplace(std::string(name), std::move(fresh));
@@ -312,12 +316,26 @@ void ChatEngine::release(Participant& p, Room* r) {
 }
 
 // A room with nobody in it and nothing on the way is dropped from memory as
-// soon as its history is safe elsewhere (a durable store). With the memory
-// store its ring is its only history, so it stays until the table is full.
-void ChatEngine::maybe_free(Room* r) {
+// soon as its history is safe elsewhere (a durable store), and read back
+// when someone joins it again. With the memory store its ring is its only
+// history, so it stays until the table is full. Freeing waits for
+// sweep_rooms(): the caller of apply() still uses the room.
+void ChatEngine::maybe_idle(Room* r) {
   if (r->holders || r->in_flight || r->size()) return;
   if (!durable_source_ && !r->ring().empty()) return;
-  rooms_.erase(std::string(r->name()));
+  idle_.emplace_back(r->name());
+}
+
+void ChatEngine::sweep_rooms() {
+  for (const std::string& name : idle_) {
+    auto it = rooms_.find(name);
+    if (it == rooms_.end()) continue;
+    const Room& r = *it->second;
+    if (r.holders || r.in_flight || r.size()) continue;
+    if (!durable_source_ && !r.ring().empty()) continue;
+    rooms_.erase(it);
+  }
+  idle_.clear();
 }
 
 bool ChatEngine::evict_one_empty_room() {

@@ -116,10 +116,11 @@ class ChatEngine {
   // lets the room's numbering restart from its last applied id.
   void drop(const Proposal& p, Session* s);
 
-  // Adds a room found in the store at start, with its newest events (already
-  // stored, oldest first) in its ring.
-  void load_room(std::string_view name, std::string_view epoch, uint64_t last_id,
-                 uint64_t oldest_id, std::span<const PastEvent> recent);
+  // Frees the rooms that became idle (no member, nothing in flight) since
+  // the last call, once their history is safe in a durable store; with the
+  // memory store a room keeps its ring until the table is full. The app
+  // calls it after a batch is delivered, when no Room* of it is held.
+  void sweep_rooms();
 
   Room* find_room(std::string_view name) const;
   size_t room_count() const { return rooms_.size(); }
@@ -151,7 +152,9 @@ class ChatEngine {
   Room* open_room(std::string_view name, int64_t mono_ms);
   void hold(Session& s, Room* r);
   void release(Participant& p, Room* r);
-  void maybe_free(Room* r);
+  void maybe_idle(Room* r);
+  // A room the store knows but memory does not: its head and newest events.
+  std::unique_ptr<Room> load_room(std::string_view name);
   bool evict_one_empty_room();
   std::string new_epoch();
   // The newest `limit` events of r with after < id < before, oldest first,
@@ -170,7 +173,8 @@ class ChatEngine {
   JsonReader reader_;
   ChatCounters counters_;
   uint64_t epochs_made_ = 0;
-  std::vector<BlockRef> replay_;  // reused by apply() and history
+  std::vector<BlockRef> replay_;   // reused by apply() and history
+  std::vector<std::string> idle_;  // rooms that may be freed by sweep_rooms()
   // Error frames without room or ref never change: encoded once, then shared.
   BlockRef error_frames_[kChatErrorCount];
 };

@@ -21,9 +21,18 @@ struct PastEvent {
   std::string text;
 };
 
+// What the store knows of a room the engine has not in memory.
+struct PastRoom {
+  std::string epoch;
+  uint64_t last_id = 0;
+  uint64_t first_id = 0;  // the oldest event kept; last_id + 1 when none is
+};
+
 class HistorySource {
  public:
   virtual ~HistorySource() = default;
+  // The room's epoch and ids in the store; false when it holds no such room.
+  virtual bool head(std::string_view room, PastRoom* out) = 0;
   // The newest `limit` events of room with after < id < before, oldest first.
   virtual std::vector<PastEvent> read(std::string_view room, uint64_t after, uint64_t before,
                                       size_t limit) = 0;
