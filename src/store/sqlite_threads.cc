@@ -129,12 +129,20 @@ void WriterThread::run() {
       ptrs.clear();
       for (Batch& b : group) ptrs.push_back(&b);
       std::string error;
-      bool ok = writer_->write(ptrs, &error);
-      int64_t now = mono_us();
       results.clear();
+      if (writer_->write(ptrs, &error)) {
+        for (Batch& b : group) results.push_back(BatchDone{b.seq, true, {}});
+      } else {
+        // One batch's failure must not cost the others theirs: each again on
+        // its own (on a full disk they fail again, quickly).
+        for (Batch* b : ptrs) {
+          bool ok = ptrs.size() > 1 && writer_->write({&b, 1}, &error);
+          results.push_back(BatchDone{b->seq, ok, ok ? std::string() : error});
+        }
+      }
+      int64_t now = mono_us();
       for (Batch& b : group) {
         counters_->latency(uint64_t(std::max<int64_t>(0, now - b.handed_us)));
-        results.push_back(BatchDone{b.seq, ok, ok ? std::string() : error});
         b.clear();
       }
     }
