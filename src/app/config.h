@@ -28,6 +28,8 @@ inline constexpr uint64_t kMaxConn = 1'000'000;                  // far above an
 inline constexpr uint64_t kMaxSeconds = 24 * 3600;               // timeouts and intervals
 inline constexpr uint64_t kMaxShutdownGraceMs = 10 * 60 * 1000;  // 10 min
 inline constexpr size_t kMaxHostLength = 253;                    // a DNS name's limit
+inline constexpr uint64_t kMaxRetainEvents = 1'000'000'000;      // per room
+inline constexpr uint64_t kMaxRetainDays = 36500;                // a century
 }  // namespace config_limits
 
 struct Config {
@@ -49,6 +51,11 @@ struct Config {
   uint32_t idle_timeout_s = 60;       // close one silent this long (> ping interval)
   uint32_t head_timeout_s = 10;       // close one whose HTTP request head is unfinished
   uint32_t shutdown_grace_ms = 3000;  // after SIGTERM: time for close frames to flush
+  // Storage (docs/STORAGE.md). ":memory:" keeps nothing across a restart.
+  std::string db = "chatd.db";      // relative to the working directory
+  bool fsync = false;               // every commit on disk before its events are sent
+  uint64_t retain_events = 100000;  // per room; 0 = no limit
+  uint32_t retain_days = 0;         // 0 = no limit
 };
 
 enum class ConfigAction { run, help, version, error };
