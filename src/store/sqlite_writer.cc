@@ -121,6 +121,7 @@ bool SqliteWriter::write(std::span<Batch* const> batches, std::string* error) {
     ok = false;
     *error = sqlite::error_line(db_, "committing");
   }
+  for (const Pending& p : pending_) pending_of_[p.room] = -1;
   if (ok) {
     for (const Pending& p : pending_) {
       RoomRow& r = rooms_[p.room];
@@ -140,7 +141,6 @@ bool SqliteWriter::write(std::span<Batch* const> batches, std::string* error) {
     stale_ = !sqlite3_get_autocommit(db_);
     StoreCounters::add(counters_->store_errors, 1);
   }
-  for (const Pending& p : pending_) pending_of_[p.room] = -1;
   pending_.clear();
   return ok;
 }
