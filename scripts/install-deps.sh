@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   g++ make pkg-config git
-  libsimdjson-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
+  libsimdjson-dev libsqlite3-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang-14 libclang-rt-14-dev clang-format
   python3 python3-websockets python3-pytest
   chromium

@@ -14,7 +14,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace config_limits;
 
-enum class Kind { host, number, bytes, dir, origins };
+// switch_: a flag without a value (--fsync), or with one of yes/no, true/false,
+// on/off, 1/0 (--fsync=no, CHATD_FSYNC=1).
+enum class Kind { host, number, bytes, dir, origins, file, switch_ };
 
 // One setting: its names, how its text is read, its bounds, and (numbers
 // only) how it is stored in and read from a Config.
@@ -75,6 +77,15 @@ constexpr Option kOptions[] = {
      "events replayed to a client resuming with since", CHATD_FIELD(max_replay, uint32_t)},
     {"history-memory", "CHATD_HISTORY_MEMORY", "BYTES", Kind::bytes, kMinMessage, kMaxBacklog,
      "recent events kept in memory per room (the ring)", CHATD_FIELD(history_memory, size_t)},
+    {"db", "CHATD_DB", "FILE", Kind::file, 0, 0,
+     "the SQLite database of every room's events\n(':memory:' = keep nothing across a restart)"},
+    {"fsync", "CHATD_FSYNC", "", Kind::switch_, 0, 1,
+     "each event on disk (fsync) before it is sent,\nnot only safe from a crash of chatd",
+     CHATD_FIELD(fsync, bool)},
+    {"retain-events", "CHATD_RETAIN_EVENTS", "N", Kind::number, 0, kMaxRetainEvents,
+     "events kept per room, 0 = no limit", CHATD_FIELD(retain_events, uint64_t)},
+    {"retain-days", "CHATD_RETAIN_DAYS", "D", Kind::number, 0, kMaxRetainDays,
+     "delete events older than D days, 0 = never", CHATD_FIELD(retain_days, uint32_t)},
 };
 #undef CHATD_FIELD
 constexpr size_t kOptionCount = std::size(kOptions);
@@ -115,6 +126,17 @@ std::string apply(Config& c, const Option& o, const Raw& raw) {
     case Kind::dir:
       c.static_dir = v;
       return "";
+    case Kind::file:
+      if (v.empty()) return fail_line(raw.source, "\"\" is not a file name");
+      c.db = v;
+      return "";
+    case Kind::switch_: {
+      auto b = parse_switch(v);
+      if (!b)
+        return fail_line(raw.source, in_quotes(v) + " is not yes/no, true/false, on/off or 1/0");
+      o.set(c, *b ? 1 : 0);
+      return "";
+    }
     case Kind::origins:
       c.allow_origins.clear();
       for (const std::string& each : raw.values) {
@@ -150,6 +172,8 @@ std::string cross_check(const Config& c) {
   if (c.idle_timeout_s <= c.ping_interval_s)
     return "chatd: --idle-timeout (" + std::to_string(c.idle_timeout_s) +
            " s) must be greater than --ping-interval (" + std::to_string(c.ping_interval_s) + " s)";
+  if (c.fsync && c.db == ":memory:")
+    return "chatd: --fsync needs a database file; --db is :memory:";
   if (c.max_backlog < c.max_message)
     return "chatd: --max-backlog (" + std::to_string(c.max_backlog) +
            ") must be at least --max-message (" + std::to_string(c.max_message) + ")";
@@ -200,6 +224,10 @@ std::string default_text(const Option& o) {
       return d.host;
     case Kind::dir:
       return "BIN/../static, BIN/../share/chatd/static,\nthen ./static";
+    case Kind::file:
+      return d.db;
+    case Kind::switch_:
+      return o.get(d) ? "on" : "off";
     case Kind::origins:
       return "none (same host only)";
     case Kind::bytes:
@@ -256,7 +284,9 @@ ConfigResult parse_config(int argc, const char* const* argv, const char* const* 
       r.message = "chatd: unknown option --" + std::string(name) + " (see --help)";
       return r;
     }
-    if (!inline_value) {
+    if (!inline_value && kOptions[i].kind == Kind::switch_) {
+      value = "yes";  // a switch takes no value after it: "--fsync --port 1"
+    } else if (!inline_value) {
       // "--port --host x" is a forgotten value, not a port named "--host".
       if (a + 1 >= argc || std::string_view(argv[a + 1]).substr(0, 2) == "--") {
         r.message = "chatd: --" + std::string(name) + ": missing value (see --help)";
@@ -301,7 +331,8 @@ std::string config_help() {
       "a flag wins over the environment. --name value and --name=value both work.\n"
       "BYTES take the binary suffixes K, KiB, M, MiB. BIN: the binary's directory.\n\n";
   for (const Option& o : kOptions) {
-    std::string line = "  --" + std::string(o.flag) + " " + std::string(o.arg);
+    std::string line =
+        "  --" + std::string(o.flag) + (o.arg.empty() ? "" : " ") + std::string(o.arg);
     line.resize(std::max(line.size() + 1, kColumn), ' ');
     line += std::string(o.help) + "\n";
     std::string defaults = "default " + default_text(o) + ";";

@@ -31,6 +31,8 @@ inline constexpr size_t kMaxHostLength = 253;                    // a DNS name's
 inline constexpr uint64_t kMaxRoomsPerConn = 1024;
 inline constexpr uint64_t kMaxRooms = 1'000'000;
 inline constexpr uint64_t kMaxReplay = 100'000;
+inline constexpr uint64_t kMaxRetainEvents = 1'000'000'000;      // per room
+inline constexpr uint64_t kMaxRetainDays = 36500;                // a century
 }  // namespace config_limits
 
 struct Config {
@@ -58,6 +60,11 @@ struct Config {
   // Bytes of recent events each room keeps in memory, as the frames first
   // sent (also capped at max(max_replay, 200) events).
   size_t history_memory = 256 * 1024;
+  // Storage (docs/STORAGE.md). ":memory:" keeps nothing across a restart.
+  std::string db = "chatd.db";      // relative to the working directory
+  bool fsync = false;               // every commit on disk before its events are sent
+  uint64_t retain_events = 100000;  // per room; 0 = no limit
+  uint32_t retain_days = 0;         // 0 = no limit
 };
 
 enum class ConfigAction { run, help, version, error };

@@ -55,6 +55,14 @@ std::optional<uint64_t> parse_bytes(std::string_view s) {
   return *v * mult;
 }
 
+std::optional<bool> parse_switch(std::string_view s) {
+  for (const char* yes : {"yes", "true", "on", "1"})
+    if (iequals(s, yes)) return true;
+  for (const char* no : {"no", "false", "off", "0"})
+    if (iequals(s, no)) return false;
+  return std::nullopt;
+}
+
 std::string format_bytes(uint64_t n) {
   constexpr uint64_t kKiB = 1024, kMiB = 1024 * 1024;
   if (n >= kMiB && n % kMiB == 0) return std::to_string(n / kMiB) + " MiB";

@@ -17,6 +17,9 @@ std::optional<uint64_t> parse_uint(std::string_view s);
 // are 1024, M and MiB 1024^2. nullopt on anything else or overflow.
 std::optional<uint64_t> parse_bytes(std::string_view s);
 
+// yes/true/on/1 -> true, no/false/off/0 -> false, case-insensitive; nullopt otherwise.
+std::optional<bool> parse_switch(std::string_view s);
+
 // "65536" -> "64 KiB", "4194304" -> "4 MiB", "1000" -> "1000".
 std::string format_bytes(uint64_t n);
 

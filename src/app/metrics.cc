@@ -14,9 +14,30 @@ void add(std::string& out, const char* name, const char* type, const char* help,
   out += line;
 }
 
+// The commit latency as a Prometheus histogram: cumulative buckets in seconds.
+void add_commit_histogram(std::string& out, const StoreStats& st) {
+  out +=
+      "# HELP chatd_store_commit_seconds Time from a turn's commit to its events being stored.\n"
+      "# TYPE chatd_store_commit_seconds histogram\n";
+  char line[160];
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < kCommitLatencyBoundsUs.size(); ++i) {
+    cumulative += st.latency_buckets[i];
+    snprintf(line, sizeof line, "chatd_store_commit_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+             double(kCommitLatencyBoundsUs[i]) / 1e6, cumulative);
+    out += line;
+  }
+  cumulative += st.latency_buckets.back();
+  snprintf(line, sizeof line,
+           "chatd_store_commit_seconds_bucket{le=\"+Inf\"} %" PRIu64
+           "\nchatd_store_commit_seconds_sum %g\nchatd_store_commit_seconds_count %" PRIu64 "\n",
+           cumulative, double(st.latency_sum_us) / 1e6, st.latency_count);
+  out += line;
+}
+
 }  // namespace
 
-std::string render_metrics(const Metrics& m) {
+std::string render_metrics(const Metrics& m, const StoreStats& store) {
   std::string out;
   out.reserve(2048);
   add(out, "connections_open", "gauge", "TCP connections open.", m.connections_open);
@@ -35,8 +56,16 @@ std::string render_metrics(const Metrics& m) {
   add(out, "history_requests_total", "counter", "history requests answered.", m.history_requests);
   add(out, "unavailable_total", "counter", "Requests answered unavailable (store refused).",
       m.unavailable);
-  add(out, "store_errors_total", "counter", "Commits the store refused.", m.store_errors);
   add(out, "store_up", "gauge", "1 when the last commit succeeded.", m.store_ok ? 1 : 0);
+  add(out, "store_failed_commits_total", "counter", "Commits the store refused.", m.store_errors);
+  add(out, "store_errors_total", "counter", "Failed commits, reads and prunes in the store.",
+      store.store_errors);
+  add(out, "store_commits_total", "counter", "Transactions that stored events.", store.commits);
+  add(out, "store_events_stored_total", "counter", "Events stored.", store.events_stored);
+  add(out, "store_events_pruned_total", "counter", "Events deleted by retention.",
+      store.events_pruned);
+  add(out, "store_db_bytes", "gauge", "Size of the database file (0 for memory).", store.db_bytes);
+  add_commit_histogram(out, store);
   add(out, "messages_in_total", "counter", "WebSocket text messages received.", m.messages_in);
   add(out, "events_out_total", "counter", "Events delivered, one per event per recipient.",
       m.events_out);

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "store/store_stats.h"
+
 namespace chatd {
 
 struct Metrics {
@@ -31,7 +33,8 @@ struct Metrics {
   bool store_ok = true;       // the last commit succeeded
 };
 
-// Renders the counters in the Prometheus text exposition format, version 0.0.4.
-std::string render_metrics(const Metrics& m);
+// Renders the counters, and the store's, in the Prometheus text exposition
+// format, version 0.0.4.
+std::string render_metrics(const Metrics& m, const StoreStats& store);
 
 }  // namespace chatd

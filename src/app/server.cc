@@ -18,6 +18,7 @@
 #include "http/response.h"
 #include "net/socket.h"
 #include "store/memory_store.h"
+#include "store/sqlite_store.h"
 #include "ws/encoder.h"
 
 namespace chatd {
@@ -47,6 +48,7 @@ ChatLimits chat_limits(const Config& c) {
 
 constexpr uint64_t kListenerToken = ~uint64_t{0};
 constexpr uint64_t kSignalToken = ~uint64_t{0} - 1;
+constexpr uint64_t kStoreToken = ~uint64_t{0} - 2;  // --fsync: commits completed
 constexpr int kListenBacklog = 1024;
 constexpr int kMaxEvents = 256;
 // Accepts per wakeup, so a connection storm cannot starve established clients.
@@ -58,6 +60,8 @@ constexpr int64_t kAcceptPauseMs = 100;
 constexpr int64_t kClosingLingerMs = 5000;
 // While the store refuses writes, how often the loop tries again.
 constexpr int64_t kStoreRetryMs = 100;
+// Between two retention steps while more events are due for deletion.
+constexpr int64_t kPruneStepMs = 10;
 // How long the loop must be idle after activity before the heap is trimmed.
 constexpr int kTrimAfterQuietMs = 1000;
 
@@ -67,11 +71,11 @@ const char kBusyResponse[] =
 
 }  // namespace
 
-Server::Server(const Config& config)
+Server::Server(const Config& config, std::unique_ptr<EventStore> store)
     : config_(config),
       timeouts_({int64_t(config.head_timeout_s) * 1000, int64_t(config.ping_interval_s) * 1000,
                  int64_t(config.idle_timeout_s - config.ping_interval_s) * 1000, kClosingLingerMs}),
-      store_(std::make_unique<MemoryStore>()),
+      store_(std::move(store)),
       history_(store_.get()),
       engine_(chat_limits(config), &history_, store_->durable()) {
   reader_limits_.max_message = config.max_message;
@@ -79,7 +83,19 @@ Server::Server(const Config& config)
 }
 
 std::unique_ptr<Server> Server::create(const Config& config, std::string& error) {
-  std::unique_ptr<Server> s(new Server(config));
+  // The store first: the engine is built over it. A database that cannot
+  // be used stops the start with its one line, the file untouched.
+  std::unique_ptr<EventStore> store;
+  if (config.db == ":memory:") {
+    store = std::make_unique<MemoryStore>();
+  } else {
+    SqliteOptions options;
+    options.fsync = config.fsync;
+    options.retention = {config.retain_events, config.retain_days};
+    store = SqliteStore::open(config.db, options, &error);
+    if (!store) return nullptr;
+  }
+  std::unique_ptr<Server> s(new Server(config, std::move(store)));
   for (const std::string& o : config.allow_origins) {
     if (!s->origins_.add(o)) {
       error = "--allow-origin: \"" + o + "\" is not an origin";
@@ -109,6 +125,7 @@ std::unique_ptr<Server> Server::create(const Config& config, std::string& error)
   s->loop_.add(s->listener_.get(), EPOLLIN, kListenerToken);
   s->listening_ = true;
   s->loop_.add(s->signals_.get(), EPOLLIN, kSignalToken);
+  if (int fd = s->store_->completion_fd(); fd >= 0) s->loop_.add(fd, EPOLLIN, kStoreToken);
 
   // The table has room for one slot per possible fd, reserved once here so
   // it never moves (a Connection& stays valid for a whole loop turn). Slots
@@ -132,6 +149,7 @@ int Server::run() {
     free_queued();
     finish_turn();  // commit, then deliver: nothing is sent before it is stored
     flush_dirty();
+    prune_due_ = store_->prune_step();
     if (stopping_ && (metrics_.connections_open == 0 || now >= stop_deadline_)) break;
     int timeout = dirty_.empty() ? wait_timeout(now) : 0;
     if (heap_settling_ && (timeout < 0 || timeout > kTrimAfterQuietMs)) timeout = kTrimAfterQuietMs;
@@ -150,13 +168,29 @@ int Server::run() {
     if (n > 0) heap_settling_ = true;
     for (int i = 0; i < n; ++i) dispatch(events[size_t(i)]);
   }
+  drain_store(events.data(), kMaxEvents);
   log_line("stopped (%llu connections left)", (unsigned long long)metrics_.connections_open);
   return 0;
+}
+
+// The last leave events (and a commit still with the writer thread) are
+// stored before the process exits, within the grace period.
+void Server::drain_store(epoll_event* events, int max_events) {
+  int64_t deadline = mono_ms() + std::max<int64_t>(config_.shutdown_grace_ms, 1000);
+  while ((committing_ || !batch_.empty()) && mono_ms() < deadline) {
+    finish_turn();
+    if (!committing_ && (batch_.empty() || !store_ok_)) break;
+    int n = loop_.wait(events, max_events, int(kStoreRetryMs));
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 == kStoreToken) on_commits_done();
+    }
+  }
 }
 
 void Server::dispatch(const epoll_event& ev) {
   if (ev.data.u64 == kListenerToken) return on_accept();
   if (ev.data.u64 == kSignalToken) return on_signal();
+  if (ev.data.u64 == kStoreToken) return on_commits_done();
   uint32_t fd = uint32_t(ev.data.u64);
   Connection& c = slot(fd);
   if (c.phase == Phase::free || token_of(c) != ev.data.u64) return;  // stale event
@@ -310,8 +344,10 @@ int Server::wait_timeout(int64_t now) const {
     if (t < 0 || d < t) t = int(d);
   };
   if (accept_resume_ >= 0) earlier(accept_resume_);
-  // Events the store refused wait for it to accept writes again.
-  if (!batch_.empty() || !retry_leaves_.empty()) earlier(now + kStoreRetryMs);
+  // Events the store refused wait for it to accept writes again; retention
+  // with more to delete goes on soon, a step per turn.
+  if ((!batch_.empty() && !committing_) || !retry_leaves_.empty()) earlier(now + kStoreRetryMs);
+  if (prune_due_) earlier(now + kPruneStepMs);
   if (stopping_) earlier(stop_deadline_);
   return t;
 }

@@ -51,13 +51,14 @@ class Server {
   uint16_t port() const { return port_; }
 
  private:
-  explicit Server(const Config& config);
+  Server(const Config& config, std::unique_ptr<EventStore> store);
 
   // Timeout lanes, one duration each (net/timeouts.h).
   enum Lane : uint8_t { kHeadLane, kIdleLane, kPingLane, kClosingLane };
 
   // server.cc: the loop, accepting, timers, shutdown, freeing.
   void dispatch(const epoll_event& ev);
+  void drain_store(epoll_event* events, int max_events);
   void on_accept();
   void open_connection(int fd, const IpKey& ip);
   void refuse_connection(int fd);
@@ -99,6 +100,9 @@ class Server {
   void end_chat(Connection& c);
   void finish_turn();
   void commit_turn();
+  void on_commits_done();
+  void note_commit(bool stored, const std::string& error);
+  void delivered(TurnBatch& batch, bool stored);
   void deliver(const TurnBatch::Item& item, bool stored);
   void fan_out(const Room& room, const BlockRef& event);
   void settle_overflows();
@@ -129,7 +133,11 @@ class Server {
   StoreHistory history_;
   ChatEngine engine_;
   LocalSequencer sequencer_;
-  TurnBatch batch_;
+  TurnBatch batch_;      // this turn's events and the replies behind them
+  TurnBatch in_flight_;  // --fsync: the batch the writer thread is committing
+  bool committing_ = false;
+  std::vector<BatchDone> commits_done_;  // scratch for on_commits_done
+  bool prune_due_ = false;               // retention has more to delete
   std::vector<Proposal> leaving_;  // scratch for end_chat
   // Leave events of connections already gone whose commit failed: numbered
   // again at the next turn, so every member still leaves exactly once.

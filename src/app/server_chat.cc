@@ -56,22 +56,55 @@ void Server::finish_turn() {
   while (!batch_.empty() || !overflowed_.empty()) {
     commit_turn();
     settle_overflows();
-    if (!store_ok_) break;
+    if (!store_ok_ || committing_) break;  // the rest waits for the store
   }
 }
 
 // Stores the batch's events in one transaction, then delivers the batch.
+// With --fsync the writer thread commits it meanwhile, and
+// on_commits_done() delivers it; what arrives in the meantime waits in
+// batch_ for the next commit (a group commit), one batch in flight at most.
 void Server::commit_turn() {
-  if (batch_.empty()) return;
+  if (batch_.empty() || committing_) return;
+  bool events = false;
   for (size_t i = 0; i < batch_.size(); ++i) {
     TurnBatch::Item item = batch_.item(i);
-    if (item.is_event) {
-      const Room& room = *item.event.room;
-      store_->append(to_record(item.event, room.name(), room.epoch()));
-    }
+    if (!item.is_event) continue;
+    const Room& room = *item.event.room;
+    store_->append(to_record(item.event, room.name(), room.epoch()));
+    events = true;
   }
   std::string error;
-  bool stored = store_->commit(&error);
+  bool stored = !events || store_->commit(&error);
+  if (events && stored && store_->completion_fd() >= 0) {
+    std::swap(in_flight_, batch_);
+    committing_ = true;
+    return;
+  }
+  if (events) note_commit(stored, error);
+  // Delivering may close connections (backlog), which adds to batch_:
+  // those entries go to the next round, after this one.
+  TurnBatch turn;
+  std::swap(turn, batch_);
+  delivered(turn, stored);
+  if (batch_.empty()) std::swap(turn, batch_);  // keep the capacity
+}
+
+void Server::on_commits_done() {
+  commits_done_.clear();
+  store_->take_done(&commits_done_);
+  for (const BatchDone& d : commits_done_) {
+    if (!committing_) break;  // one batch is in flight at a time
+    committing_ = false;
+    note_commit(d.ok, d.error);
+    TurnBatch turn;
+    std::swap(turn, in_flight_);
+    delivered(turn, d.ok);
+    std::swap(turn, in_flight_);  // keep the capacity
+  }
+}
+
+void Server::note_commit(bool stored, const std::string& error) {
   if (!stored) {
     ++metrics_.store_errors;
     if (store_ok_) log_line("store: %s; refusing events until writes succeed", error.c_str());
@@ -79,13 +112,15 @@ void Server::commit_turn() {
     log_line("store: writes succeed again");
   }
   store_ok_ = stored;
-  // Delivering may close connections (backlog), which adds to the batch:
-  // those entries go to the next round, after this one.
-  TurnBatch turn;
-  std::swap(turn, batch_);
+}
+
+// Delivers a batch the store took (or refused) and leaves it empty. After a
+// refusal the events numbered behind it in batch_ get their ids again, from
+// the rooms' last applied ids, so ids stay gap-free.
+void Server::delivered(TurnBatch& turn, bool stored) {
   for (size_t i = 0; i < turn.size(); ++i) deliver(turn.item(i), stored);
   turn.clear();
-  if (batch_.empty()) std::swap(turn, batch_);  // keep the capacity
+  if (!stored) batch_.renumber();
   engine_.sweep_rooms();
   update_chat_gauges();
 }

@@ -41,7 +41,7 @@ void Server::handle_http(Connection& c) {
       case RouteKind::metrics:
         update_chat_gauges();
         enqueue(c, make_response(200, "text/plain; version=0.0.4; charset=utf-8",
-                                 render_metrics(metrics_), head_only, keep));
+                                 render_metrics(metrics_, store_->stats()), head_only, keep));
         break;
       case RouteKind::static_file:
         enqueue(c, static_files_.serve(req, keep));

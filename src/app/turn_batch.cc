@@ -1,5 +1,7 @@
 #include "app/turn_batch.h"
 
+#include "chat/room.h"
+
 namespace chatd {
 
 TurnBatch::Span TurnBatch::keep(std::string_view s) {
@@ -37,6 +39,15 @@ TurnBatch::Item TurnBatch::item(size_t i) const {
     out.event.ask.ref = view(e.ref);
   }
   return out;
+}
+
+void TurnBatch::renumber() {
+  for (Entry& e : entries_) {
+    if (e.is_event) e.event.room->sequenced_id = e.event.room->last_id();
+  }
+  for (Entry& e : entries_) {
+    if (e.is_event) e.event.id = ++e.event.room->sequenced_id;
+  }
 }
 
 void TurnBatch::clear() {

@@ -49,6 +49,9 @@ class TurnBatch {
   Item item(size_t i) const;
   // Empties the batch, keeping its capacity.
   void clear();
+  // Numbers the batch's events again, in order, from their rooms' last
+  // applied ids: after the store refused a batch numbered before this one.
+  void renumber();
 
  private:
   struct Span {

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "store/store_stats.h"
+
 namespace chatd {
 
 // The kinds of event, as stored (values are part of the on-disk format).
@@ -47,7 +49,16 @@ struct RoomHead {
   std::string room;
   std::string epoch;
   uint64_t last_id = 0;   // the newest event's id
-  uint64_t first_id = 0;  // the oldest event still kept (retention prunes below it)
+  uint64_t first_id = 0;  // the oldest event still kept (retention prunes below it);
+                          // last_id + 1 when retention has deleted every event
+};
+
+// The outcome of one batch committed in the background (--fsync), reported
+// in the order the batches were handed over.
+struct BatchDone {
+  uint64_t seq = 0;   // as last_batch() returned right after its commit()
+  bool ok = false;    // false: the batch was not stored (its events must not be sent)
+  std::string error;  // one line when !ok
 };
 
 class EventStore {
@@ -79,6 +90,35 @@ class EventStore {
   // True when events survive a restart (so empty rooms can be dropped from
   // memory and re-read later).
   virtual bool durable() const = 0;
+
+  // Retention: deletes a small bounded number of events past the limits
+  // (at most a few hundred rows, one short transaction), or nothing when
+  // none is due (checked in memory). Call once per loop turn or on a timer.
+  // Returns true when it deleted some (more may be due: call again soon).
+  virtual bool prune_step() { return false; }
+
+  // Background commits (--fsync). -1 when commit() is synchronous: its
+  // return value is then the batch's outcome. Otherwise an eventfd that
+  // becomes readable when batches complete: commit() then only hands the
+  // batch to a writer thread (true: queued, numbered last_batch(); false:
+  // refused at once, e.g. queue full, with *error, nothing queued), and the
+  // app holds the batch's events back until take_done() reports it.
+  virtual int completion_fd() const { return -1; }
+
+  // The number of the newest batch commit() queued: 1, 2, 3, ...; batches
+  // without events are not queued and not numbered. 0 before any, and
+  // always 0 when commits are synchronous.
+  virtual uint64_t last_batch() const { return 0; }
+
+  // Appends to *out the batches completed since the last call, in order of
+  // seq, and clears the fd's readiness. Returns how many were appended.
+  virtual size_t take_done(std::vector<BatchDone>* out) {
+    (void)out;
+    return 0;
+  }
+
+  // The counters /metrics shows (db_bytes is read from the file now).
+  virtual StoreStats stats() { return {}; }
 };
 
 }  // namespace chatd

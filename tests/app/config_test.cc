@@ -69,6 +69,10 @@ TEST_F(ConfigTest, DefaultsMatchTheProtocol) {
   EXPECT_EQ(c.idle_timeout_s, 60u);
   EXPECT_EQ(c.head_timeout_s, 10u);
   EXPECT_EQ(c.shutdown_grace_ms, 3000u);
+  EXPECT_EQ(c.db, "chatd.db");
+  EXPECT_FALSE(c.fsync);
+  EXPECT_EQ(c.retain_events, 100000u);
+  EXPECT_EQ(c.retain_days, 0u);
 }
 
 // Every numeric setting: its flag, its environment name, a value other than
@@ -113,6 +117,13 @@ const NumericCase kNumeric[] = {
      [](const Config& c) { return c.shutdown_grace_ms; }},
     {"shutdown-grace", "CHATD_SHUTDOWN_GRACE", "250", 250,
      [](const Config& c) { return c.shutdown_grace_ms; }},
+    {"retain-events", "CHATD_RETAIN_EVENTS", "0", 0,
+     [](const Config& c) { return c.retain_events; }},
+    {"retain-events", "CHATD_RETAIN_EVENTS", "1000000000", 1000000000,
+     [](const Config& c) { return c.retain_events; }},
+    {"retain-days", "CHATD_RETAIN_DAYS", "30", 30, [](const Config& c) { return c.retain_days; }},
+    {"retain-days", "CHATD_RETAIN_DAYS", "36500", 36500,
+     [](const Config& c) { return c.retain_days; }},
 };
 
 TEST_F(ConfigTest, EveryNumericFlagInEveryForm) {
@@ -164,6 +175,37 @@ TEST_F(ConfigTest, TextFlags) {
     EXPECT_EQ(r.config.host, t.host);
     EXPECT_EQ(r.config.allow_origins, t.origins);
   }
+}
+
+TEST_F(ConfigTest, StorageFlags) {
+  struct Case {
+    std::vector<std::string> args, env;
+    std::string db;
+    bool fsync;
+  } cases[] = {
+      {{"--db", "/var/lib/chatd/chatd.db"}, {}, "/var/lib/chatd/chatd.db", false},
+      {{"--db=:memory:"}, {}, ":memory:", false},
+      {{}, {"CHATD_DB=rel/x.db"}, "rel/x.db", false},
+      {{"--db", "flag.db"}, {"CHATD_DB=env.db"}, "flag.db", false},
+      {{"--fsync"}, {}, "chatd.db", true},
+      {{"--fsync", "--port", "1"}, {}, "chatd.db", true},  // a switch takes no value
+      {{"--port", "1", "--fsync"}, {}, "chatd.db", true},
+      {{"--fsync=no"}, {}, "chatd.db", false},
+      {{"--fsync=TRUE"}, {}, "chatd.db", true},
+      {{}, {"CHATD_FSYNC=1"}, "chatd.db", true},
+      {{}, {"CHATD_FSYNC=off"}, "chatd.db", false},
+      {{"--fsync"}, {"CHATD_FSYNC=0"}, "chatd.db", true},
+      {{"--fsync=off"}, {"CHATD_FSYNC=yes"}, "chatd.db", false},
+  };
+  for (const Case& t : cases) {
+    SCOPED_TRACE(::testing::PrintToString(t.args) + ::testing::PrintToString(t.env));
+    ConfigResult r = parse(t.args, t.env);
+    ASSERT_EQ(r.action, ConfigAction::run) << r.message;
+    EXPECT_EQ(r.config.db, t.db);
+    EXPECT_EQ(r.config.fsync, t.fsync);
+  }
+  // "--fsync 1": the 1 is not the switch's value but a stray argument.
+  EXPECT_EQ(parse({"--fsync", "1"}).message, "chatd: unexpected argument \"1\" (see --help)");
 }
 
 TEST_F(ConfigTest, PortPrecedenceFlagThenChatdPortThenPort) {
@@ -264,6 +306,21 @@ TEST_F(ConfigTest, EveryErrorIsOneClearLine) {
        {"CHATD_STATIC=/nonexistent/chatd"},
        "chatd: CHATD_STATIC: \"/nonexistent/chatd\" is not a directory"},
       {{"--help=1"}, {}, "chatd: unknown option --help (see --help)"},
+      {{"--db", ""}, {}, "chatd: --db: \"\" is not a file name"},
+      {{"--db="}, {}, "chatd: --db: \"\" is not a file name"},
+      {{"--db"}, {}, "chatd: --db: missing value (see --help)"},
+      {{"--fsync=maybe"}, {}, "chatd: --fsync: \"maybe\" is not yes/no, true/false, on/off or 1/0"},
+      {{}, {"CHATD_FSYNC=2"}, "chatd: CHATD_FSYNC: \"2\" is not yes/no, true/false, on/off or 1/0"},
+      {{"--fsync", "--db", ":memory:"},
+       {},
+       "chatd: --fsync needs a database file; --db is :memory:"},
+      {{"--retain-events", "-1"},
+       {},
+       "chatd: --retain-events: \"-1\" is not a number (see --help)"},
+      {{"--retain-events", "1000000001"},
+       {},
+       "chatd: --retain-events: 1000000001 is out of range (0..1000000000)"},
+      {{"--retain-days", "36501"}, {}, "chatd: --retain-days: 36501 is out of range (0..36500)"},
   };
   for (const Case& t : cases) {
     SCOPED_TRACE(::testing::PrintToString(t.args) + ::testing::PrintToString(t.env));
@@ -331,6 +388,17 @@ TEST_F(ConfigTest, HelpNamesEveryFlagItsDefaultAndItsEnv) {
       "--shutdown-grace MS",
       "CHATD_SHUTDOWN_GRACE",
       "default 3000",
+      "--db FILE",
+      "CHATD_DB",
+      "default chatd.db",
+      "--fsync ",
+      "CHATD_FSYNC",
+      "default off",
+      "--retain-events N",
+      "CHATD_RETAIN_EVENTS",
+      "default 100000",
+      "--retain-days D",
+      "CHATD_RETAIN_DAYS",
       "--help",
       "--version",
   };
@@ -389,6 +457,10 @@ TEST(ConfigValues, Parsers) {
   EXPECT_EQ(format_bytes(4u << 20), "4 MiB");
   EXPECT_EQ(format_bytes(1000), "1000");
   EXPECT_EQ(format_bytes(0), "0");
+  for (const char* yes : {"yes", "YES", "true", "On", "1"}) EXPECT_EQ(parse_switch(yes), true);
+  for (const char* no : {"no", "False", "off", "0"}) EXPECT_EQ(parse_switch(no), false);
+  for (const char* bad : {"", "2", "y", "yes ", "enable"})
+    EXPECT_EQ(parse_switch(bad), std::nullopt);
   EXPECT_TRUE(valid_host("fe80::1%eth0"));
   EXPECT_FALSE(valid_host(std::string(254, 'a')));
   struct {

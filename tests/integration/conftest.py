@@ -36,7 +36,12 @@ class Chatd:
     def __init__(self, args, **popen_kw):
         if not os.access(CHATD_BIN, os.X_OK):
             pytest.fail(f"{CHATD_BIN} is not built (make build/chatd, or set CHATD_BIN)")
-        self.args = [CHATD_BIN, "--host", "127.0.0.1", "--port", "0", *map(str, args)]
+        args = [str(a) for a in args]
+        # Tests share the working directory: each keeps its events in memory
+        # unless it names a database of its own.
+        if "--db" not in args:
+            args = ["--db", ":memory:", *args]
+        self.args = [CHATD_BIN, "--host", "127.0.0.1", "--port", "0", *args]
         self.expect_exit = False
         self.lines = []
         self._cond = threading.Condition()
@@ -168,3 +173,18 @@ def chatd(start_chatd):
 @pytest.fixture
 def port(chatd):
     return chatd.port
+
+
+@pytest.fixture
+def chatd_exit():
+    """Runs chatd with args that must make it exit at start; returns (exit
+    code, stderr text)."""
+
+    def run(*args):
+        import subprocess as sp
+
+        p = sp.run([CHATD_BIN, "--host", "127.0.0.1", "--port", "0", *map(str, args)], env=CLEAN_ENV,
+                   cwd=str(REPO), stdin=sp.DEVNULL, capture_output=True, timeout=EXIT_TIMEOUT)
+        return p.returncode, p.stderr.decode(errors="replace")
+
+    return run

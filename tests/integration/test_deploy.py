@@ -140,6 +140,8 @@ def test_systemd_unit_keeps_its_hardening():
         "LimitNOFILE": "65536",
         "Restart": "on-failure",
         "KillSignal": "SIGTERM",
+        "StateDirectory": "chatd",
+        "Environment": "CHATD_DB=/var/lib/chatd/chatd.db",
     }
     for key, value in want.items():
         assert s.get(key) == [value], f"{key}: {s.get(key)} (want {value!r})"

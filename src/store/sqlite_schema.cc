@@ -1,0 +1,205 @@
+#include "store/sqlite_schema.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/sys.h"
+
+namespace chatd {
+namespace {
+
+// Version 1. rooms.id is a small integer so that every event row carries 8
+// bytes of room, not its name; events is WITHOUT ROWID so that (room, id) is
+// the table's own B-tree key: one write per event, and a range of a room is
+// one contiguous scan. rooms.last_id survives retention deleting every event
+// of a quiet room, so its ids continue and never repeat under one epoch.
+constexpr Migration kMigrations[] = {
+    {1,
+     "CREATE TABLE rooms("
+     "  id INTEGER PRIMARY KEY,"
+     "  name TEXT NOT NULL UNIQUE,"
+     "  epoch TEXT NOT NULL,"
+     "  last_id INTEGER NOT NULL DEFAULT 0);"
+     "CREATE TABLE events("
+     "  room INTEGER NOT NULL,"
+     "  id INTEGER NOT NULL,"
+     "  ts INTEGER NOT NULL,"
+     "  kind INTEGER NOT NULL,"
+     "  nick TEXT NOT NULL,"
+     "  text TEXT NOT NULL,"
+     "  PRIMARY KEY(room, id)) WITHOUT ROWID;"},
+};
+
+// What a failed SQLite call on an opening file means, for the error line.
+std::string why(sqlite3* db, std::string_view doing) {
+  int rc = sqlite3_extended_errcode(db);
+  switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+      return "not a SQLite database (" + std::string(sqlite3_errmsg(db)) + ")";
+    case SQLITE_CORRUPT:
+      return "the database is corrupt (" + std::string(sqlite3_errmsg(db)) + ")";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return "locked by another process (" + std::string(sqlite3_errmsg(db)) + ")";
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+      return sqlite::error_line(db, std::string(doing)) +
+             "; the file and its directory must be writable (for the -wal and -shm files)";
+    default:
+      return sqlite::error_line(db, std::string(doing));
+  }
+}
+
+bool set_pragmas(sqlite3* db, bool full_sync, int busy_ms, std::string* error) {
+  sqlite3_busy_timeout(db, busy_ms);
+  // The WAL is cut back to this size after a checkpoint restarts it, so a
+  // burst does not leave a large file behind for good.
+  std::string sql = std::string("PRAGMA synchronous=") + (full_sync ? "FULL" : "NORMAL") +
+                    "; PRAGMA journal_size_limit=16777216; PRAGMA foreign_keys=OFF;";
+  return sqlite::exec(db, sql.c_str(), error);
+}
+
+// Runs the steps past `from` in one transaction (begun by the caller).
+bool migrate(sqlite3* db, std::span<const Migration> steps, int64_t from, std::string* error) {
+  for (const Migration& m : steps) {
+    if (m.version <= from) continue;
+    std::string sql = std::string(m.sql) + "; PRAGMA user_version=" + std::to_string(m.version) +
+                      "; PRAGMA application_id=" + std::to_string(kApplicationId) + ";";
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+      *error =
+          "migrating to schema version " + std::to_string(m.version) + ": " + why(db, "migrate");
+      return false;
+    }
+  }
+  return true;
+}
+
+// Everything after the file is open and locked; false with *error (no path).
+bool check_and_migrate(sqlite3* db, std::span<const Migration> steps, bool full_sync,
+                       std::string* error) {
+  int64_t app_id = 0, version = 0, objects = 0;
+  // The first read of the file: a file that is not a database fails here,
+  // before anything is written.
+  if (!sqlite::query_int(db, "PRAGMA application_id", &app_id, error) ||
+      !sqlite::query_int(db, "PRAGMA user_version", &version, error) ||
+      !sqlite::query_int(db, "SELECT count(*) FROM sqlite_schema", &objects, error)) {
+    *error = why(db, "reading the file");
+    return false;
+  }
+  int64_t newest = steps.empty() ? 0 : steps.back().version;
+  if (app_id != kApplicationId && (app_id != 0 || version != 0 || objects != 0)) {
+    *error = "a SQLite database of another program (application_id " + std::to_string(app_id) +
+             ", not chatd's " + std::to_string(kApplicationId) + ")";
+    return false;
+  }
+  if (version > newest) {
+    *error = "schema version " + std::to_string(version) + " is newer than this chatd knows (" +
+             std::to_string(newest) + "): run a newer chatd";
+    return false;
+  }
+  // BEGIN IMMEDIATE takes the write lock with a busy timeout of 0: a writer
+  // of another program fails the start here instead of stalling it later.
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    *error = why(db, "taking the write lock");
+    return false;
+  }
+  if (!migrate(db, steps, version, error)) {
+    sqlite::rollback(db);
+    return false;
+  }
+  if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    *error = why(db, "writing the schema");
+    sqlite::rollback(db);
+    return false;
+  }
+  sqlite3_stmt* s = nullptr;
+  bool wal = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &s, nullptr) == SQLITE_OK &&
+             sqlite3_step(s) == SQLITE_ROW &&
+             std::strcmp(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "wal") == 0;
+  sqlite3_finalize(s);
+  if (!wal) {
+    *error = why(db, "switching to WAL");
+    return false;
+  }
+  return set_pragmas(db, full_sync, 0, error);
+}
+
+}  // namespace
+
+std::span<const Migration> schema_migrations() {
+  return kMigrations;
+}
+
+bool open_database(const std::string& path, std::span<const Migration> migrations, bool full_sync,
+                   OpenedDb* out, std::string* error) {
+  // Our own descriptor on the file carries an flock(2) lock, which SQLite's
+  // fcntl locks neither see nor disturb: a second chatd fails here even when
+  // the first is idle. It stays open until every connection is closed, since
+  // closing any descriptor of the file would drop SQLite's fcntl locks.
+  bool created = false;
+  long fd = sys_retry([&] { return ::open(path.c_str(), O_RDWR | O_CLOEXEC); });
+  if (fd == -ENOENT) {
+    fd = sys_retry(
+        [&] { return ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644); });
+    created = fd >= 0;
+  }
+  if (fd < 0) {
+    *error = path + ": cannot " +
+             (fd == -EISDIR ? "open it"
+              : created     ? "create it"
+                            : "open or create it") +
+             ": " + std::strerror(int(-fd));
+    if (fd == -EACCES || fd == -EROFS) *error += " (the file and its directory must be writable)";
+    return false;
+  }
+  UniqueFd lock{int(fd)};
+  if (sys_retry([&] { return ::flock(lock.get(), LOCK_EX | LOCK_NB); }) < 0) {
+    *error = path + ": in use by another chatd (the file is locked)";
+    return false;
+  }
+  auto fail = [&](const std::string& why_line) {
+    *error = path + ": " + why_line;
+    if (created) ::unlink(path.c_str());
+    return false;
+  };
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  sqlite::Db db(raw);
+  if (rc != SQLITE_OK) return fail(why(raw, "opening"));
+  sqlite3_extended_result_codes(raw, 1);
+  std::string line;
+  if (!check_and_migrate(raw, migrations, full_sync, &line)) {
+    db.reset();
+    if (created) {
+      ::unlink((path + "-wal").c_str());
+      ::unlink((path + "-shm").c_str());
+      ::unlink((path + "-journal").c_str());
+    }
+    return fail(line);
+  }
+  out->lock = std::move(lock);
+  out->db = std::move(db);
+  return true;
+}
+
+sqlite::Db open_connection(const std::string& path, bool full_sync, int busy_ms,
+                           std::string* error) {
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  sqlite::Db db(raw);
+  if (rc != SQLITE_OK) {
+    *error = path + ": " + why(raw, "opening a second connection");
+    return nullptr;
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  if (!set_pragmas(raw, full_sync, busy_ms, error)) return nullptr;
+  return db;
+}
+
+}  // namespace chatd
