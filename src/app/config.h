@@ -31,8 +31,8 @@ inline constexpr size_t kMaxHostLength = 253;                    // a DNS name's
 inline constexpr uint64_t kMaxRoomsPerConn = 1024;
 inline constexpr uint64_t kMaxRooms = 1'000'000;
 inline constexpr uint64_t kMaxReplay = 100'000;
-inline constexpr uint64_t kMaxRetainEvents = 1'000'000'000;      // per room
-inline constexpr uint64_t kMaxRetainDays = 36500;                // a century
+inline constexpr uint64_t kMaxRetainEvents = 1'000'000'000;  // per room
+inline constexpr uint64_t kMaxRetainDays = 36500;            // a century
 }  // namespace config_limits
 
 struct Config {

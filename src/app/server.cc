@@ -83,8 +83,26 @@ Server::Server(const Config& config, std::unique_ptr<EventStore> store)
 }
 
 std::unique_ptr<Server> Server::create(const Config& config, std::string& error) {
-  // The store first: the engine is built over it. A database that cannot
-  // be used stops the start with its one line, the file untouched.
+  // Signals are blocked before any thread starts (the store's): a thread
+  // created with SIGTERM unblocked would take its default action, killing
+  // the process instead of reaching the signalfd.
+  long sfd = make_signalfd({SIGINT, SIGTERM});
+  if (sfd < 0) {
+    error = std::string("signalfd: ") + strerror(int(-sfd));
+    return nullptr;
+  }
+  UniqueFd signals{int(sfd)};
+  ignore_sigpipe();
+  // Listening before the store: a port in use leaves no database behind.
+  long fd = listen_tcp(config.host.c_str(), config.port, kListenBacklog);
+  if (fd < 0) {
+    error = "cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " +
+            strerror(int(-fd));
+    return nullptr;
+  }
+  UniqueFd listener{int(fd)};
+  // The engine is built over the store. A database that cannot be used
+  // stops the start with its one line, the file untouched.
   std::unique_ptr<EventStore> store;
   if (config.db == ":memory:") {
     store = std::make_unique<MemoryStore>();
@@ -107,25 +125,13 @@ std::unique_ptr<Server> Server::create(const Config& config, std::string& error)
     error = std::string("epoll_create1: ") + strerror(int(-r));
     return nullptr;
   }
-  long fd = listen_tcp(config.host.c_str(), config.port, kListenBacklog);
-  if (fd < 0) {
-    error = "cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " +
-            strerror(int(-fd));
-    return nullptr;
-  }
-  s->listener_.reset(int(fd));
-  s->port_ = uint16_t(local_port(int(fd)));
-  long sfd = make_signalfd({SIGINT, SIGTERM});
-  if (sfd < 0) {
-    error = std::string("signalfd: ") + strerror(int(-sfd));
-    return nullptr;
-  }
-  s->signals_.reset(int(sfd));
-  ignore_sigpipe();
+  s->listener_ = std::move(listener);
+  s->port_ = uint16_t(local_port(s->listener_.get()));
+  s->signals_ = std::move(signals);
   s->loop_.add(s->listener_.get(), EPOLLIN, kListenerToken);
   s->listening_ = true;
   s->loop_.add(s->signals_.get(), EPOLLIN, kSignalToken);
-  if (int fd = s->store_->completion_fd(); fd >= 0) s->loop_.add(fd, EPOLLIN, kStoreToken);
+  if (int cfd = s->store_->completion_fd(); cfd >= 0) s->loop_.add(cfd, EPOLLIN, kStoreToken);
 
   // The table has room for one slot per possible fd, reserved once here so
   // it never moves (a Connection& stays valid for a whole loop turn). Slots

@@ -138,7 +138,7 @@ class Server {
   bool committing_ = false;
   std::vector<BatchDone> commits_done_;  // scratch for on_commits_done
   bool prune_due_ = false;               // retention has more to delete
-  std::vector<Proposal> leaving_;  // scratch for end_chat
+  std::vector<Proposal> leaving_;        // scratch for end_chat
   // Leave events of connections already gone whose commit failed: numbered
   // again at the next turn, so every member still leaves exactly once.
   std::vector<std::pair<Room*, Member>> retry_leaves_;

@@ -39,12 +39,12 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path,
             " WHERE room = (SELECT id FROM rooms WHERE name = ?1) AND id > ?2 AND id < ?3"
             " ORDER BY id DESC LIMIT ?4",
             &line)) ||
-      !(s->read_head_ = sqlite::prepare(
-            db,
-            "SELECT r.epoch, r.last_id,"
-            " (SELECT e.id FROM events e WHERE e.room = r.id ORDER BY e.id LIMIT 1)"
-            " FROM rooms r WHERE r.name = ?1",
-            &line)) ||
+      !(s->read_head_ =
+            sqlite::prepare(db,
+                            "SELECT r.epoch, r.last_id,"
+                            " (SELECT e.id FROM events e WHERE e.room = r.id ORDER BY e.id LIMIT 1)"
+                            " FROM rooms r WHERE r.name = ?1",
+                            &line)) ||
       !(s->page_count_ = sqlite::prepare(db, "PRAGMA page_count", &line)) ||
       !(s->page_size_ = sqlite::prepare(db, "PRAGMA page_size", &line)))
     return fail(line);

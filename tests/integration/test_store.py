@@ -66,9 +66,13 @@ async def chatter(port, nick, rec, joined, rng):
             while True:
                 await ws.send(json.dumps({"type": "msg", "room": rng.choice(ROOMS), "msg": f"{nick} {k}"}))
                 k += 1
+                # Every fourth message waits for something to arrive, the
+                # rest only take what is there: senders stay ahead of readers.
+                wait = 10 if k % 4 == 0 else 0.001
                 try:
                     while True:
-                        m = await recv_json(ws, timeout=0.001 if k % 4 else 10)
+                        m = await recv_json(ws, timeout=wait)
+                        wait = 0.001
                         if m["type"] in ("msg", "system"):
                             rec.add(nick, m)
                 except asyncio.TimeoutError:
