@@ -352,7 +352,9 @@ void ChatEngine::collect(const Room& r, uint64_t after, uint64_t before, size_t 
   from = std::max(from, r.oldest_available());
   if (from >= before) return;
   const EventRing& ring = r.ring();
-  uint64_t ring_from = ring.empty() ? before : std::max(from, ring.first_id());
+  // Clamped to `before`: a page older than the whole ring is read from the
+  // source alone (unclamped, it ran up to the ring and ignored `before`).
+  uint64_t ring_from = ring.empty() ? before : std::clamp(ring.first_id(), from, before);
   if (from < ring_from && source_) {
     for (const PastEvent& ev : source_->read(r.name(), from - 1, ring_from, ring_from - from)) {
       out.push_back(encode_event(r.name(), ev.kind, ev.id, ev.ts, ev.nick, ev.text));
