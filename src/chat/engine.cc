@@ -288,7 +288,10 @@ Room* ChatEngine::open_room(std::string_view name, int64_t mono_ms) {
   if (room) return room;
   size_t cap = std::max<size_t>(limits_.max_rooms, 1) * kTableRoomsPerOccupied;
   if (rooms_.size() >= cap && !evict_one_empty_room()) return nullptr;
-  auto fresh = std::make_unique<Room>(name, new_epoch());
+  // With a durable source every event of a new room is stored from id 1 on,
+  // so history and resume reach past its ring (oldest_stored 0 would mean
+  // ring only).
+  auto fresh = std::make_unique<Room>(name, new_epoch(), 0, durable_source_ ? 1 : 0);
   fresh->last_used_ms = mono_ms;
   room = fresh.get();
   rooms_.emplace(std::string(name), std::move(fresh));
