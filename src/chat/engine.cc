@@ -233,9 +233,14 @@ Applied ChatEngine::apply(const NumberedEvent& e, int64_t mono_ms) {
     replay_.clear();
     if (resumable) {
       collect(room, ask.since, e.id, limits_.max_replay, replay_);
-    } else if (ask.has_history) {
-      collect(room, 0, e.id, size_t(ask.history), replay_);
+      // Fewer than the missed events (up to max_replay) means the source had
+      // a hole: the replay would skip ids, so this is no resume after all.
+      if (replay_.size() < std::min<uint64_t>(last - ask.since, limits_.max_replay)) {
+        resumable = false;
+        replay_.clear();
+      }
     }
+    if (!resumable && ask.has_history) collect(room, 0, e.id, size_t(ask.history), replay_);
     out.resumed = resumable;
     out.replay = replay_;
     counters_.replayed += replay_.size();
