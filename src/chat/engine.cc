@@ -90,7 +90,7 @@ Outcome ChatEngine::join(Session& s, MemberId id, const ParsedMessage& m) {
   if (!s.p) {
     s.p = std::make_unique<Participant>();
     s.p->nick = std::string(*nick);
-    nicks_.emplace(nick_key(*nick), id);
+    nicks_.emplace(nick_key(*nick), NickHold{id, false});
   }
   hold(s, room);
   ++room->in_flight;
@@ -114,6 +114,14 @@ std::string_view ChatEngine::target_room(const Session& s, const ParsedMessage& 
   if (m.room.present) return m.room.text;
   if (s.p && s.p->rooms.size() == 1) return s.p->rooms.front()->name();
   return kDefaultRoom;
+}
+
+// True when connection `id` is among r's members (its join was applied).
+static bool is_member(const Room& r, MemberId id) {
+  for (const Member& m : r.members()) {
+    if (m.id == id) return true;
+  }
+  return false;
 }
 
 // The room of a request by a member, or null when it is not one.
@@ -226,6 +234,10 @@ Applied ChatEngine::apply(const NumberedEvent& e, int64_t mono_ms) {
   if (e.kind == EventKind::join) ++counters_.memberships;
   if (e.kind == EventKind::leave && counters_.memberships > 0) --counters_.memberships;
   if (e.kind == EventKind::join && e.member != kNoMember) {
+    // From now on the nick is held until the connection ends, whatever
+    // becomes of its later joins (see drop()).
+    auto held = nicks_.find(nick_key(e.nick));
+    if (held != nicks_.end() && held->second.id == e.member) held->second.joined = true;
     const JoinAsk& ask = e.ask;
     uint64_t last = e.id - 1;
     bool resumable = ask.has_since && ask.epoch == room.epoch() && ask.since <= last &&
@@ -260,13 +272,18 @@ void ChatEngine::drop(const Proposal& p, Session* s) {
     if (p.kind == EventKind::join) {
       if (listed_room(*s, room->name())) release(*s->p, room);
       // A connection left in no room by a join that never happened holds no
-      // nick: it may try again with any.
-      if (s->p->rooms.empty()) {
-        nicks_.erase(nick_key(s->p->nick));
+      // nick: it may try again with any. Not so once one of its joins was
+      // applied: PROTOCOL.md holds the nick until the connection ends.
+      auto held = nicks_.find(nick_key(s->p->nick));
+      if (s->p->rooms.empty() && held != nicks_.end() && !held->second.joined) {
+        nicks_.erase(held);
         s->p.reset();
       }
-    } else if (p.kind == EventKind::leave && !listed_room(*s, room->name())) {
-      hold(*s, room);  // the leave did not happen: still a member
+    } else if (p.kind == EventKind::leave && !listed_room(*s, room->name()) &&
+               is_member(*room, p.member)) {
+      // The leave did not happen: still a member. Unless its join failed in
+      // the same batch, when it never was one.
+      hold(*s, room);
     }
   }
   maybe_free(room);

@@ -165,8 +165,12 @@ class ChatEngine {
   HistorySource* source_;
   bool durable_source_;
   RoomTable rooms_;
-  size_t occupied_ = 0;                              // rooms some session lists (joined or joining)
-  std::unordered_map<std::string, MemberId> nicks_;  // nick_key -> holder
+  size_t occupied_ = 0;  // rooms some session lists (joined or joining)
+  struct NickHold {
+    MemberId id;
+    bool joined;  // one of its holder's joins was applied: held until it disconnects
+  };
+  std::unordered_map<std::string, NickHold> nicks_;  // nick_key -> holder
   JsonReader reader_;
   ChatCounters counters_;
   uint64_t epochs_made_ = 0;
