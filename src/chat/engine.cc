@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <utility>
 
 #include "chat/rules.h"
 
@@ -38,6 +39,7 @@ Outcome ChatEngine::fail(ChatError e, const ParsedMessage& m) {
 
 Outcome ChatEngine::on_text(Session& s, MemberId id, const uint8_t* json, size_t len,
                             int64_t mono_ms) {
+  settle();
   ++counters_.messages_in;
   ParsedMessage m = reader_.parse(json, len);
   if (m.error != ChatError::none) return fail(m.error, m);
@@ -210,6 +212,7 @@ Outcome ChatEngine::rooms(Session& s, const ParsedMessage& m, int64_t mono_ms) {
 }
 
 void ChatEngine::on_disconnect(Session& s, MemberId id, std::vector<Proposal>& out) {
+  settle();
   if (!s.p) return;
   for (Room* r : s.p->rooms) {
     ++r->in_flight;
@@ -224,6 +227,7 @@ void ChatEngine::on_disconnect(Session& s, MemberId id, std::vector<Proposal>& o
 }
 
 Applied ChatEngine::apply(const NumberedEvent& e, int64_t mono_ms) {
+  settle();
   Room& room = *e.room;
   assert(room.in_flight > 0);
   --room.in_flight;
@@ -259,11 +263,12 @@ Applied ChatEngine::apply(const NumberedEvent& e, int64_t mono_ms) {
     out.welcome = encode_welcome(
         {room.name(), e.nick, room.members(), room.epoch(), last, resumable, ask.ref});
   }
-  maybe_free(&room);
+  settling_ = &room;
   return out;
 }
 
 void ChatEngine::drop(const Proposal& p, Session* s) {
+  settle();
   Room* room = p.room;
   assert(room->in_flight > 0);
   --room->in_flight;
@@ -286,11 +291,12 @@ void ChatEngine::drop(const Proposal& p, Session* s) {
       hold(*s, room);
     }
   }
-  maybe_free(room);
+  settling_ = room;
 }
 
 void ChatEngine::load_room(std::string_view name, std::string_view epoch, uint64_t last_id,
                            uint64_t oldest_id, std::span<const PastEvent> recent) {
+  settle();
   auto room = std::make_unique<Room>(name, epoch, last_id, durable_source_ ? oldest_id : 0);
   for (const PastEvent& ev : recent) {
     room->preload(ev.id, encode_event(name, ev.kind, ev.id, ev.ts, ev.nick, ev.text), ring_limits_);
@@ -330,6 +336,12 @@ void ChatEngine::release(Participant& p, Room* r) {
   assert(it != p.rooms.end());
   p.rooms.erase(it);
   if (--r->holders == 0) --occupied_;
+}
+
+// The room the last apply() or drop() left, freed now if nothing uses it:
+// not before, since the caller still fans out from its members or names it.
+void ChatEngine::settle() {
+  if (Room* r = std::exchange(settling_, nullptr)) maybe_free(r);
 }
 
 // A room with nobody in it and nothing on the way is dropped from memory as

@@ -11,7 +11,8 @@
 // Ownership: the engine owns the room table, the nick table and the one
 // reused JSON parser. Each connection's Session lives in the app's
 // connection and is passed in; a Room* stays valid while a session lists it
-// or a proposal for it is in flight (between on_text and apply or drop).
+// or a proposal for it is in flight (between on_text and apply or drop), and
+// after apply or drop until the next call into the engine.
 #pragma once
 
 #include <cstddef>
@@ -108,12 +109,14 @@ class ChatEngine {
 
   // Folds a numbered event into its room (PROTOCOL.md order: welcome, replay,
   // then the event). For a join by a local member the welcome and replay
-  // come back too, following e.ask.
+  // come back too, following e.ask. e.room stays valid until the next call
+  // into the engine (the caller fans out to its members).
   Applied apply(const NumberedEvent& e, int64_t mono_ms);
 
   // A proposal that will not be numbered (its store write failed): undoes
   // what on_text did for it in `s` (null when the connection is gone) and
-  // lets the room's numbering restart from its last applied id.
+  // lets the room's numbering restart from its last applied id. p.room
+  // stays valid until the next call into the engine.
   void drop(const Proposal& p, Session* s);
 
   // Adds a room found in the store at start, with its newest events (already
@@ -151,6 +154,7 @@ class ChatEngine {
   Room* open_room(std::string_view name, int64_t mono_ms);
   void hold(Session& s, Room* r);
   void release(Participant& p, Room* r);
+  void settle();
   void maybe_free(Room* r);
   bool evict_one_empty_room();
   std::string new_epoch();
@@ -171,6 +175,7 @@ class ChatEngine {
     bool joined;  // one of its holder's joins was applied: held until it disconnects
   };
   std::unordered_map<std::string, NickHold> nicks_;  // nick_key -> holder
+  Room* settling_ = nullptr;                         // freed, if idle, at the next call
   JsonReader reader_;
   ChatCounters counters_;
   uint64_t epochs_made_ = 0;
