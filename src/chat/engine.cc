@@ -90,7 +90,7 @@ Outcome ChatEngine::join(Session& s, MemberId id, const ParsedMessage& m) {
   if (!s.p) {
     s.p = std::make_unique<Participant>();
     s.p->nick = std::string(*nick);
-    nicks_.emplace(nick_key(*nick), id);
+    nicks_.emplace(nick_key(*nick), NickHold{id, false});
   }
   hold(s, room);
   ++room->in_flight;
@@ -116,6 +116,14 @@ std::string_view ChatEngine::target_room(const Session& s, const ParsedMessage& 
   if (m.room.present) return m.room.text;
   if (s.p && s.p->rooms.size() == 1) return s.p->rooms.front()->name();
   return kDefaultRoom;
+}
+
+// True when the room lists the member (its join was applied).
+static bool is_member(const Room& r, MemberId id) {
+  for (const Member& m : r.members()) {
+    if (m.id == id) return true;
+  }
+  return false;
 }
 
 // The room of a request by a member, or null when it is not one.
@@ -234,12 +242,21 @@ Applied ChatEngine::apply(const NumberedEvent& e, int64_t mono_ms) {
     uint64_t last = e.id - 1;
     bool resumable = ask.has_since && ask.epoch == room.epoch() && ask.since <= last &&
                      (ask.since == last || room.oldest_available() <= ask.since + 1);
+    // From now on the nick is held until the connection ends, whatever
+    // becomes of its later joins (see drop()).
+    auto held = nicks_.find(nick_key(e.nick));
+    if (held != nicks_.end() && held->second.id == e.member) held->second.joined = true;
     replay_.clear();
     if (resumable) {
       collect(room, ask.since, e.id, limits_.max_replay, replay_);
-    } else if (ask.has_history) {
-      collect(room, 0, e.id, size_t(ask.history), replay_);
+      // Fewer than the missed events (up to max_replay) means the source had
+      // a hole: the replay would skip ids, so this is no resume after all.
+      if (replay_.size() < std::min<uint64_t>(last - ask.since, limits_.max_replay)) {
+        resumable = false;
+        replay_.clear();
+      }
     }
+    if (!resumable && ask.has_history) collect(room, 0, e.id, size_t(ask.history), replay_);
     out.resumed = resumable;
     out.replay = replay_;
     counters_.replayed += replay_.size();
@@ -259,19 +276,35 @@ void ChatEngine::drop(const Proposal& p, Session* s) {
     if (p.kind == EventKind::join) {
       if (listed_room(*s, room->name())) release(*s->p, room);
       // A connection left in no room by a join that never happened holds no
-      // nick: it may try again with any.
-      if (s->p->rooms.empty()) {
-        nicks_.erase(nick_key(s->p->nick));
+      // nick: it may try again with any. Not so once one of its joins was
+      // applied: PROTOCOL.md holds the nick until the connection ends.
+      auto held = nicks_.find(nick_key(s->p->nick));
+      if (s->p->rooms.empty() && held != nicks_.end() && !held->second.joined) {
+        nicks_.erase(held);
         s->p.reset();
       }
-    } else if (p.kind == EventKind::leave && !listed_room(*s, room->name())) {
-      hold(*s, room);  // the leave did not happen: still a member
+    } else if (p.kind == EventKind::leave && !listed_room(*s, room->name()) &&
+               is_member(*room, p.member)) {
+      // The leave did not happen: still a member. Unless its join failed in
+      // the same batch, when it never was one.
+      hold(*s, room);
     }
   }
   maybe_idle(room);
 }
 
-std::unique_ptr<Room> ChatEngine::load_room(std::string_view name) {
+void ChatEngine::load_room(std::string_view name, std::string_view epoch, uint64_t last_id,
+                           uint64_t oldest_id, std::span<const PastEvent> recent) {
+  auto room = std::make_unique<Room>(name, epoch, last_id,
+                                     durable_source_ ? std::max<uint64_t>(oldest_id, 1) : 0);
+  for (const PastEvent& ev : recent) {
+    room->preload(ev.id, encode_event(name, ev.kind, ev.id, ev.ts, ev.nick, ev.text),
+                  ring_limits_);
+  }
+  rooms_[std::string(name)] = std::move(room);
+}
+
+std::unique_ptr<Room> ChatEngine::read_back_room(std::string_view name) {
   PastRoom past;
   if (!source_ || !source_->head(name, &past)) return nullptr;
   auto room = std::make_unique<Room>(name, past.epoch, past.last_id,
@@ -295,8 +328,10 @@ Room* ChatEngine::open_room(std::string_view name, int64_t mono_ms) {
   size_t cap = std::max<size_t>(limits_.max_rooms, 1) * kTableRoomsPerOccupied;
   if (rooms_.size() >= cap && !evict_one_empty_room()) return nullptr;
   // A room the store still has keeps its epoch and ids; else it is new.
-  std::unique_ptr<Room> fresh = load_room(name);
-  if (!fresh) fresh = std::make_unique<Room>(name, new_epoch());
+  std::unique_ptr<Room> fresh = read_back_room(name);
+  // With a durable source every event of a new room is stored from id 1
+  // on, so history and resume reach past its ring.
+  if (!fresh) fresh = std::make_unique<Room>(name, new_epoch(), 0, durable_source_ ? 1 : 0);
   fresh->last_used_ms = mono_ms;
   room = fresh.get();
   rooms_.emplace(std::string(name), std::move(fresh));
@@ -374,7 +409,9 @@ void ChatEngine::collect(const Room& r, uint64_t after, uint64_t before, size_t 
   from = std::max(from, r.oldest_available());
   if (from >= before) return;
   const EventRing& ring = r.ring();
-  uint64_t ring_from = ring.empty() ? before : std::max(from, ring.first_id());
+  // Clamped to `before`: a page older than the whole ring is read from the
+  // source alone.
+  uint64_t ring_from = ring.empty() ? before : std::clamp(ring.first_id(), from, before);
   if (from < ring_from && source_) {
     for (const PastEvent& ev : source_->read(r.name(), from - 1, ring_from, ring_from - from)) {
       out.push_back(encode_event(r.name(), ev.kind, ev.id, ev.ts, ev.nick, ev.text));

@@ -113,7 +113,8 @@ class ChatEngine {
 
   // A proposal that will not be numbered (its store write failed): undoes
   // what on_text did for it in `s` (null when the connection is gone) and
-  // lets the room's numbering restart from its last applied id.
+  // lets the room's numbering restart from its last applied id. p.room
+  // stays valid until sweep_rooms().
   void drop(const Proposal& p, Session* s);
 
   // Frees the rooms that became idle (no member, nothing in flight) since
@@ -121,6 +122,12 @@ class ChatEngine {
   // memory store a room keeps its ring until the table is full. The app
   // calls it after a batch is delivered, when no Room* of it is held.
   void sweep_rooms();
+
+  // Adds a room found in the store at start, with its newest events (already
+  // stored, oldest first) in its ring. Rooms not loaded so are read back
+  // from the HistorySource when first joined.
+  void load_room(std::string_view name, std::string_view epoch, uint64_t last_id,
+                 uint64_t oldest_id, std::span<const PastEvent> recent);
 
   Room* find_room(std::string_view name) const;
   size_t room_count() const { return rooms_.size(); }
@@ -154,7 +161,7 @@ class ChatEngine {
   void release(Participant& p, Room* r);
   void maybe_idle(Room* r);
   // A room the store knows but memory does not: its head and newest events.
-  std::unique_ptr<Room> load_room(std::string_view name);
+  std::unique_ptr<Room> read_back_room(std::string_view name);
   bool evict_one_empty_room();
   std::string new_epoch();
   // The newest `limit` events of r with after < id < before, oldest first,
@@ -169,7 +176,11 @@ class ChatEngine {
   bool durable_source_;
   RoomTable rooms_;
   size_t occupied_ = 0;                              // rooms some session lists (joined or joining)
-  std::unordered_map<std::string, MemberId> nicks_;  // nick_key -> holder
+  struct NickHold {
+    MemberId id;
+    bool joined;  // one of its holder's joins was applied: held until it disconnects
+  };
+  std::unordered_map<std::string, NickHold> nicks_;  // nick_key -> holder
   JsonReader reader_;
   ChatCounters counters_;
   uint64_t epochs_made_ = 0;

@@ -243,17 +243,24 @@ ParsedMessage JsonReader::parse(const uint8_t* json, size_t len) {
   const char* rest;
   if (doc.current_location().get(rest) != simdjson::OUT_OF_BOUNDS) return out;
 
-  // The ref is read first so that any later error can still carry it.
-  out.error = ChatError::bad_field;
+  // The ref is read before the type so that a bad_type or bad_field reply
+  // can still carry it, and a bad_type one the room the request named
+  // (PROTOCOL.md: any message may carry a ref; an error carries its room).
+  // Without this, a newer client's unknown type could not be matched to its
+  // error.
   TextField ref;
-  if (!read_text(slots[kRef], ref) || ref.text.size() > kMaxRefBytes) return out;
-  out.ref = ref;
+  const bool ref_ok = read_text(slots[kRef], ref) && ref.text.size() <= kMaxRefBytes;
+  if (ref_ok) out.ref = ref;
   out.error = ChatError::bad_type;
-  if (slots[kType].state != Slot::State::string) return out;
-  out.type = type_of(slots[kType].text);
-  if (out.type == MsgType::unknown) return out;
+  if (slots[kType].state == Slot::State::string) out.type = type_of(slots[kType].text);
+  if (out.type == MsgType::unknown) {
+    read_text(slots[kRoom], out.room);
+    return out;
+  }
   out.error = ChatError::bad_field;
-  if (!read_fields(slots, out)) return out;
+  // A bad ref is bad_field, but the type's fields are still read so the
+  // reply can name the room.
+  if (!read_fields(slots, out) || !ref_ok) return out;
   out.error = ChatError::none;
   return out;
 }

@@ -76,8 +76,9 @@ class JsonReader {
   // (never read as content, never written). Returns error none with the
   // type and its decoded fields, or bad_json / bad_type / bad_field (a field
   // of the wrong JSON type, an integer out of range, a ref too long, a msg
-  // without its text); with bad_field, type and ref are set when they were
-  // readable, so the error reply can echo the ref.
+  // without its text); with bad_type or bad_field, ref and room are set when
+  // they were readable (and type with bad_field), so the error reply can
+  // echo them.
   ParsedMessage parse(const uint8_t* json, size_t len);
 
  private:

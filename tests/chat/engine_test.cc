@@ -1,5 +1,6 @@
-// ChatEngine end to end: joins, welcome, events with consecutive ids, every
-// error code, leave on disconnect, and the lifetime of the shared blocks.
+// ChatEngine end to end through the test driver (chat_driver.h): a version 1
+// conversation, rooms, the room-less msg rule, leave and disconnect, and the
+// lifetime of the shared blocks.
 #include "chat/engine.h"
 
 #include <gtest/gtest.h>
@@ -9,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "chat_test_util.h"
+#include "chat_driver.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 // From <sanitizer/allocator_interface.h>, which g++ does not install.
@@ -19,172 +20,220 @@ extern "C" size_t __sanitizer_get_current_allocated_bytes();
 namespace chatd {
 namespace {
 
+using test::Chat;
 using test::frame_payload;
-using test::Padded;
+using test::Held;
+using test::hold;
+using test::kWall;
+using test::Lines;
 
-constexpr int64_t kWall = 1764100000000;
-
-// Drives an engine like the app does: one Session per connection slot.
-class Chat {
- public:
-  explicit Chat(ChatLimits limits = {}) : engine(limits), sessions(16) {}
-
-  ChatEngine::Outcome send(MemberId id, std::string_view json, int64_t mono = 0) {
-    Padded in(json);
-    std::string before(in.all());
-    auto out = engine.on_text(sessions[id], id, in.data(), in.size(), kWall + mono, mono);
-    EXPECT_EQ(before, in.all()) << "input and padding untouched";
-    return out;
-  }
-  ChatEngine::Outcome join(MemberId id, std::string_view nick) {
-    return send(id, R"({"type":"join","nick":")" + std::string(nick) + R"("})");
-  }
-  ChatEngine::Outcome say(MemberId id, std::string_view text, int64_t mono = 0) {
-    return send(id, R"({"type":"msg","msg":")" + std::string(text) + R"("})", mono);
-  }
-
-  ChatEngine engine;
-  std::vector<Session> sessions;
-};
-
-// The `code` of an error reply, or "" if the outcome is not a lone error.
-std::string error_of(const ChatEngine::Outcome& o) {
-  if (!o.reply || o.broadcast) return "";
-  std::string p = frame_payload(o.reply);
-  std::string prefix = R"({"type":"error","code":")";
-  if (p.compare(0, prefix.size(), prefix) != 0) return "";
-  return p.substr(prefix.size(), p.find('"', prefix.size()) - prefix.size());
-}
-
-TEST(ChatEngine, JoinWelcomeAndConsecutiveEventIds) {
+// A version 1 client names no room anywhere: it gets the version 1
+// conversation in `general` (the version 1 welcome: nick and users only),
+// every event now carrying "room":"general".
+TEST(ChatEngine, Version1ConversationLivesInGeneral) {
   Chat c;
-  auto a = c.join(1, "alice");
-  EXPECT_EQ(frame_payload(a.reply), R"({"type":"welcome","nick":"alice","users":["alice"]})");
-  EXPECT_EQ(frame_payload(a.broadcast),
-            R"({"type":"system","event":"join","nick":"alice","text":"alice joined","id":1,)"
-            R"("ts":1764100000000})");
-  auto b = c.join(2, "bob");
-  EXPECT_EQ(frame_payload(b.reply), R"({"type":"welcome","nick":"bob","users":["alice","bob"]})");
-  EXPECT_NE(frame_payload(b.broadcast).find(R"("id":2,)"), std::string::npos);
-  auto m = c.say(1, "hi", 5);
-  EXPECT_FALSE(m.reply);
-  EXPECT_EQ(frame_payload(m.broadcast),
-            R"({"type":"msg","nick":"alice","msg":"hi","id":3,"ts":1764100000005})");
-  EXPECT_EQ(c.engine.room().size(), 2u);
-  BlockRef leave = c.engine.on_disconnect(c.sessions[2], 2, kWall + 9);
-  EXPECT_EQ(frame_payload(leave),
-            R"({"type":"system","event":"leave","nick":"bob","text":"bob left","id":4,)"
-            R"("ts":1764100000009})");
-  EXPECT_EQ(c.engine.room().size(), 1u);
-  EXPECT_FALSE(c.sessions[2].joined);
-  EXPECT_EQ(frame_payload(c.say(1, "x").broadcast).find(R"("id":5,)") != std::string::npos, true);
+  EXPECT_EQ(c.join(1, "alice"), "") << "a join's answer is its welcome, after numbering";
+  EXPECT_EQ(c.take(1), (Lines{"welcome <none> alice [alice] last=<none> resumed=false",
+                              "general #1 join alice"}));
+  EXPECT_EQ(c.raw(1)[0], R"({"type":"welcome","nick":"alice","users":["alice"]})");
+  c.join(2, "bob");
+  EXPECT_EQ(c.take(1), (Lines{"general #2 join bob"}));
+  EXPECT_EQ(c.take(2), (Lines{"welcome <none> bob [alice,bob] last=<none> resumed=false",
+                              "general #2 join bob"}));
+  EXPECT_EQ(c.raw(2)[0], R"({"type":"welcome","nick":"bob","users":["alice","bob"]})");
+  EXPECT_EQ(c.say(1, "hi", {}, 5), "");
+  EXPECT_EQ(c.take(1), (Lines{"general #3 alice: hi"})) << "the sender's copy is its ack";
+  EXPECT_EQ(c.take(2), (Lines{"general #3 alice: hi"}));
+  EXPECT_EQ(c.raw(2).back(), R"({"type":"msg","room":"general","nick":"alice","msg":"hi","id":3,)"
+                             R"("ts":1764100000005})");
+  EXPECT_EQ(c.raw(2)[1], R"({"type":"system","room":"general","event":"join","nick":"bob",)"
+                         R"("text":"bob joined","id":2,"ts":1764100000000})");
+  c.disconnect(2, 9);
+  EXPECT_EQ(c.take(1), (Lines{"general #4 leave bob"}));
+  EXPECT_EQ(c.take(2), Lines{}) << "a closed connection gets nothing";
+  EXPECT_EQ(c.room("general").size(), 1u);
+  c.say(1, "x");
+  EXPECT_EQ(c.take(1), (Lines{"general #5 alice: x"}));
+  // The nick is free again, and a reused slot starts a fresh session; a
+  // client that names the room gets the version 2 welcome.
+  c.send(2, R"({"type":"join","room":"general","nick":"bob"})");
+  EXPECT_EQ(c.take(2),
+            (Lines{"welcome general bob [alice,bob] last=5 resumed=false", "general #6 join bob"}));
+  EXPECT_EQ(c.epoch(2, "general").size(), 8u);
 }
 
 TEST(ChatEngine, NickIsStoredTrimmedAndUsedForEvents) {
   Chat c;
-  auto a = c.join(3, "\\u3000 alice\\t");
-  EXPECT_EQ(frame_payload(a.reply), R"({"type":"welcome","nick":"alice","users":["alice"]})");
-  EXPECT_NE(frame_payload(a.broadcast).find(R"("text":"alice joined")"), std::string::npos);
-  EXPECT_EQ(c.engine.room().members()[0].nick, "alice");
-  EXPECT_NE(frame_payload(c.say(3, "yo").broadcast).find(R"("nick":"alice")"), std::string::npos);
+  c.join(3, "\\u3000 alice\\t");
+  EXPECT_EQ(c.take(3), (Lines{"welcome <none> alice [alice] last=<none> resumed=false",
+                              "general #1 join alice"}));
+  EXPECT_EQ(c.room("general").members()[0].nick, "alice");
+  c.say(3, "yo");
+  EXPECT_EQ(c.take(3), (Lines{"general #2 alice: yo"}));
+  EXPECT_EQ(c.join(4, "ALICE "), "error nick_taken");
 }
 
-TEST(ChatEngine, EveryErrorCode) {
-  Chat c({.rate_per_sec = 1, .burst = 2});
-  EXPECT_EQ(error_of(c.send(1, "nope")), "bad_json");
-  EXPECT_EQ(error_of(c.send(1, R"({"type":"hello"})")), "bad_type");
-  EXPECT_EQ(error_of(c.send(1, R"({"type":"join"})")), "bad_field");
-  EXPECT_EQ(error_of(c.say(1, "early")), "not_joined");
-  EXPECT_EQ(error_of(c.join(1, "   ")), "nick_invalid");
-  EXPECT_EQ(error_of(c.join(1, std::string(33, 'a'))), "nick_invalid");
-  EXPECT_EQ(error_of(c.join(1, "a\\u0007b")), "nick_invalid");
-  ASSERT_FALSE(c.sessions[1].joined);
-  ASSERT_TRUE(c.join(1, "Alice").broadcast);
-  EXPECT_EQ(error_of(c.join(1, "Alice")), "already_joined");
-  EXPECT_EQ(error_of(c.join(1, "other")), "already_joined");
-  EXPECT_EQ(error_of(c.join(2, "ALICE")), "nick_taken");
-  EXPECT_EQ(error_of(c.join(2, " alice ")), "nick_taken");
-  EXPECT_EQ(frame_payload(c.join(2, "alice").reply),
-            R"({"type":"error","code":"nick_taken","message":"that nickname is in use"})");
-  EXPECT_EQ(error_of(c.say(1, "")), "msg_invalid");
-  EXPECT_EQ(error_of(c.say(1, "\\u00a0\\u3000 ")), "msg_invalid");
-  EXPECT_EQ(error_of(c.say(1, std::string(2001, 'x'))), "msg_invalid");
-  EXPECT_TRUE(c.say(1, "one", 0).broadcast);
-  EXPECT_TRUE(c.say(1, "two", 0).broadcast);
-  EXPECT_EQ(error_of(c.say(1, "three", 0)), "rate_limited");
-  EXPECT_EQ(error_of(c.say(1, "three", 999)), "rate_limited");
-  auto later = c.say(1, "three", 1000);
-  ASSERT_TRUE(later.broadcast);
-  // Errors and rejected messages consume no ids: join was 1, then 2 and 3.
-  EXPECT_NE(frame_payload(later.broadcast).find(R"("id":4,)"), std::string::npos);
-  const ChatCounters& n = c.engine.counters();
-  EXPECT_EQ(n.events, 4u);
-  EXPECT_EQ(n.rate_limited, 2u);
-  EXPECT_EQ(n.errors, 17u);
-  EXPECT_EQ(n.messages_in, 21u);
-}
-
-TEST(ChatEngine, ErrorsChangeNothing) {
+TEST(ChatEngine, RoomsHaveTheirOwnIdsMembersAndEvents) {
   Chat c;
-  c.join(1, "alice");
-  c.join(2, "bob");
-  for (auto json : {"x", R"({"type":"join","nick":"carol"})", R"({"type":"msg","msg":" "})"}) {
-    c.send(1, json);
-    c.send(2, json);
+  c.join(1, "alice", "dev");
+  c.join(1, {}, "general");  // a later join may omit the nick
+  c.join(2, "bob", "general");
+  c.join(3, "carol", "dev");
+  c.take(1), c.take(2), c.take(3);
+  c.say(1, "to dev", "dev");
+  c.say(2, "to general", "general");
+  EXPECT_EQ(c.take(1), (Lines{"dev #3 alice: to dev", "general #3 bob: to general"}));
+  EXPECT_EQ(c.take(2), (Lines{"general #3 bob: to general"}));
+  EXPECT_EQ(c.take(3), (Lines{"dev #3 alice: to dev"}));
+  c.join(2, "bob", "dev");  // the connection's own nick may be repeated
+  EXPECT_EQ(c.take(2),
+            (Lines{"welcome dev bob [alice,carol,bob] last=3 resumed=false", "dev #4 join bob"}));
+  EXPECT_EQ(c.take(1), (Lines{"dev #4 join bob"}));
+  EXPECT_EQ(c.join(2, " bob ", "x"), "") << "compared trimmed";
+  EXPECT_EQ(c.join(2, "Bob", "y"), "error bad_field room=y") << "not another spelling";
+  EXPECT_EQ(c.join(2, "carol", "z"), "error bad_field room=z");
+  EXPECT_NE(c.epoch(1, "dev"), c.epoch(1, "general")) << "one epoch per room";
+  EXPECT_EQ(c.engine.room_count(), 3u);
+  EXPECT_EQ(c.engine.occupied_rooms(), 3u);
+  EXPECT_EQ(c.engine.participants(), 3u);
+  EXPECT_EQ(c.engine.counters().memberships, 6u);
+}
+
+// A msg without room goes to the connection's only room; with several (or
+// none) it means general.
+TEST(ChatEngine, RoomlessMsgRule) {
+  Chat c;
+  c.join(1, "alice", "dev");
+  c.take(1);
+  EXPECT_EQ(c.say(1, "one room"), "");
+  EXPECT_EQ(c.take(1), (Lines{"dev #2 alice: one room"}));
+  c.join(1, {}, "ops");
+  c.take(1);
+  EXPECT_EQ(c.say(1, "two rooms, neither general"), "error not_joined");
+  c.join(1, {}, "general");
+  c.take(1);
+  EXPECT_EQ(c.say(1, "three rooms"), "");
+  EXPECT_EQ(c.take(1), (Lines{"general #2 alice: three rooms"}));
+  c.leave(1, "general");
+  c.leave(1, "ops");
+  c.take(1);
+  EXPECT_EQ(c.say(1, "back to one"), "");
+  EXPECT_EQ(c.take(1), (Lines{"dev #3 alice: back to one"}));
+  // leave and history follow the same rule.
+  EXPECT_EQ(c.send(1, R"({"type":"history","limit":1})"), "history dev [3] more=true");
+  c.take(1);
+  EXPECT_EQ(c.leave(1), "");
+  EXPECT_EQ(c.take(1), (Lines{"dev #4 leave alice"}));
+  EXPECT_EQ(c.say(1, "no room"), "error not_joined");
+  EXPECT_EQ(c.leave(1), "error not_joined");
+}
+
+// A leave message: one event in that room, sent to the leaver too; the
+// connection keeps its nick and may come back without giving it again.
+TEST(ChatEngine, LeaveReachesTheLeaverAndKeepsTheNick) {
+  Chat c;
+  c.join(1, "alice", "dev");
+  c.join(2, "bob", "dev");
+  c.join(2, {}, "general");
+  c.take(1), c.take(2);
+  EXPECT_EQ(c.leave(2, "dev"), "");
+  EXPECT_EQ(c.take(1), (Lines{"dev #3 leave bob"}));
+  EXPECT_EQ(c.take(2), (Lines{"dev #3 leave bob"})) << "the Applied event, to the leaver";
+  c.say(1, "bob is gone", "dev");
+  EXPECT_EQ(c.take(2), Lines{});
+  EXPECT_EQ(c.leave(2, "dev"), "error not_joined room=dev");
+  EXPECT_EQ(c.room("dev").size(), 1u);
+  c.leave(2, "general");
+  c.take(2);
+  EXPECT_EQ(c.engine.participants(), 2u) << "in no room, still holding its nick";
+  EXPECT_EQ(c.join(3, "BOB"), "error nick_taken");
+  c.join(2, {}, "dev");
+  EXPECT_EQ(c.take(2),
+            (Lines{"welcome dev bob [alice,bob] last=4 resumed=false", "dev #5 join bob"}));
+}
+
+// The connection ends: one leave per room it was in, in join order, to the
+// others only; its nick is free at once.
+TEST(ChatEngine, DisconnectLeavesEveryRoomAndFreesTheNick) {
+  Chat c;
+  c.join(1, "alice", "a");
+  c.join(1, {}, "b");
+  c.join(1, {}, "c");
+  c.join(2, "bob", "b");
+  c.join(2, {}, "c");
+  c.take(1), c.take(2);
+  std::vector<Proposal> out;
+  c.engine.on_disconnect(c.sessions[1], 1, out);
+  ASSERT_EQ(out.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(out[i].kind, EventKind::leave);
+    EXPECT_EQ(out[i].member, 1u);
+    EXPECT_EQ(out[i].nick, "alice");
+    EXPECT_EQ(out[i].room->name(), std::string(1, char('a' + i)));
   }
-  ASSERT_EQ(c.engine.room().size(), 2u);
-  EXPECT_EQ(c.engine.room().members()[0].nick, "alice");
-  EXPECT_EQ(c.engine.room().next_id(), 3u);
-}
-
-TEST(ChatEngine, JoinsAreNotRateLimited) {
-  Chat c({.rate_per_sec = 1, .burst = 1});
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(error_of(c.join(1, "")), "nick_invalid");
-  ASSERT_TRUE(c.join(1, "a").broadcast);
-  EXPECT_TRUE(c.say(1, "first").broadcast);
-  EXPECT_EQ(error_of(c.say(1, "second")), "rate_limited");
-}
-
-TEST(ChatEngine, RateZeroDisablesTheLimit) {
-  Chat c({.rate_per_sec = 0, .burst = 1});
-  c.join(1, "a");
-  for (int i = 0; i < 500; ++i) ASSERT_TRUE(c.say(1, "spam").broadcast) << i;
-}
-
-TEST(ChatEngine, LeaveOnlyIfJoined) {
-  Chat c;
-  EXPECT_FALSE(c.engine.on_disconnect(c.sessions[1], 1, kWall));
-  c.join(1, "x");
-  c.send(2, "garbage");
-  EXPECT_FALSE(c.engine.on_disconnect(c.sessions[2], 2, kWall));
-  EXPECT_TRUE(c.engine.on_disconnect(c.sessions[1], 1, kWall));
-  EXPECT_FALSE(c.engine.on_disconnect(c.sessions[1], 1, kWall)) << "only once";
-  EXPECT_EQ(c.engine.room().next_id(), 3u);
-  // The nick is free again, and a reused slot starts a fresh session.
+  std::vector<Held> held;
+  for (const Proposal& p : out) held.push_back(hold(p));
+  EXPECT_EQ(c.engine.participants(), 1u);
+  EXPECT_EQ(c.join(3, "Alice"), "") << "the nick is free before the leaves are applied";
   c.sessions[1] = Session{};
-  EXPECT_TRUE(c.join(1, "x").broadcast);
+  for (const Held& h : held) c.apply(h, kNoMember);
+  EXPECT_EQ(c.take(2), (Lines{"b #3 leave alice", "c #3 leave alice"}));
+  EXPECT_EQ(c.take(1), Lines{});
+  out.clear();
+  c.engine.on_disconnect(c.sessions[1], 1, out);
+  EXPECT_TRUE(out.empty()) << "only once";
+  Session never;
+  c.engine.on_disconnect(never, 9, out);
+  EXPECT_TRUE(out.empty()) << "a connection that never joined leaves nothing";
+  c.send(4, "garbage");
+  c.engine.on_disconnect(c.sessions[4], 4, out);
+  EXPECT_TRUE(out.empty());
 }
 
 TEST(ChatEngine, MsgCarriesControlCharactersUnchanged) {
   Chat c;
   c.join(1, "a");
-  std::string p = frame_payload(c.say(1, R"(tab\tnul\u0000del)"
-                                         "\x7F"
-                                         R"( \"q\")")
-                                    .broadcast);
+  c.say(1, R"(tab\tnul\u0000del)"
+           "\x7F"
+           R"( \"q\")");
+  std::string p = c.raw(1).back();
   simdjson::dom::parser parser;
   std::string_view msg;
   ASSERT_EQ(parser.parse(p)["msg"].get(msg), simdjson::SUCCESS);
   EXPECT_EQ(msg, std::string_view("tab\tnul\0del\x7F \"q\"", 16));
 }
 
-TEST(ChatEngine, ErrorFramesAreSharedNotReencoded) {
+TEST(ChatEngine, ErrorFramesWithoutRoomOrRefAreShared) {
   Chat c;
-  auto e1 = c.send(1, "x");
-  auto e2 = c.send(2, "y");
+  Outcome e1 = c.on_text(1, "x");
+  Outcome e2 = c.on_text(2, "y");
   ASSERT_TRUE(e1.reply && e2.reply);
   EXPECT_EQ(e1.reply.get(), e2.reply.get());
   EXPECT_EQ(e1.reply->refs, 3u);  // the engine's copy plus two replies
+  Outcome r1 = c.on_text(1, R"({"type":"msg","room":"dev","msg":"m"})");
+  Outcome r2 = c.on_text(1, R"({"type":"msg","room":"dev","msg":"m"})");
+  EXPECT_NE(r1.reply.get(), r2.reply.get()) << "a room or ref is the request's own";
+  EXPECT_EQ(r1.reply->refs, 1u);
+}
+
+TEST(ChatEngine, Counters) {
+  Chat c({.rate_per_sec = 1, .burst = 1});
+  c.join(1, "a");
+  c.join(2, "b");
+  c.say(1, "m");
+  c.say(1, "over");  // rate_limited
+  c.send(1, "{");    // bad_json
+  c.send(2, R"({"type":"history"})");
+  c.send(2, R"({"type":"history"})");  // rate_limited
+  c.disconnect(2);
+  const ChatCounters& n = c.engine.counters();
+  EXPECT_EQ(n.messages_in, 7u);
+  EXPECT_EQ(n.events, 4u);  // 2 joins, 1 msg, 1 leave
+  EXPECT_EQ(n.errors, 3u);
+  EXPECT_EQ(n.rate_limited, 2u);
+  EXPECT_EQ(n.history_requests, 1u);
+  EXPECT_EQ(n.memberships, 1u);
+  EXPECT_EQ(c.engine.participants(), 1u);
 }
 
 // Bytes currently allocated by the heap in use (ASan's or glibc's).
@@ -197,17 +246,33 @@ size_t heap_in_use() {
 #endif
 }
 
+// One block per event: the ring's and every member's reference, freed with
+// the last of them.
 TEST(ChatEngine, EventBlockIsSharedAndFreedWithItsLastReference) {
-  Chat c;
-  c.join(1, "alice");
-  auto out = c.say(1, std::string(2000, 'x'));
-  ASSERT_EQ(out.broadcast->refs, 1u);
+  ChatEngine engine({.history_memory = 0});  // the ring keeps only the newest
+  Session s;
+  test::Padded j(R"({"type":"join","nick":"alice"})");
+  Outcome o = engine.on_text(s, 1, j.data(), j.size(), 0);
+  ASSERT_TRUE(o.has_event);
+  Proposal p = o.event;
+  engine.apply({p.room, p.kind, ++p.room->sequenced_id, kWall, 1, p.nick, {}, {}}, 0);
+  test::Padded m(R"({"type":"msg","msg":")" + std::string(2000, 'x') + R"("})");
+  o = engine.on_text(s, 1, m.data(), m.size(), 0);
+  p = o.event;
+  Applied a =
+      engine.apply({p.room, p.kind, ++p.room->sequenced_id, kWall, 1, p.nick, p.text, {}}, 0);
+  ASSERT_EQ(a.event->refs, 2u) << "the ring's and ours";
+  EXPECT_EQ(p.room->ring().at(2).get(), a.event.get());
   // Fan-out: each member's output queue takes a reference to the one block.
   std::vector<std::vector<BlockRef>> queues(50);
-  for (auto& q : queues) q.push_back(out.broadcast);
-  EXPECT_EQ(out.broadcast->refs, 51u);
-  Block* raw = out.broadcast.get();
-  out.broadcast = BlockRef();
+  for (auto& q : queues) q.push_back(a.event);
+  Block* raw = a.event.get();
+  EXPECT_EQ(raw->refs, 52u);
+  a.event = BlockRef();
+  // The next event pushes it out of the ring.
+  o = engine.on_text(s, 1, m.data(), m.size(), 0);
+  p = o.event;
+  engine.apply({p.room, p.kind, ++p.room->sequenced_id, kWall, 1, p.nick, p.text, {}}, 0);
   EXPECT_EQ(raw->refs, 50u);
   for (size_t i = 0; i + 1 < queues.size(); ++i) queues[i].clear();
   EXPECT_EQ(raw->refs, 1u);

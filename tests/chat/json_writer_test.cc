@@ -16,6 +16,8 @@
 namespace chatd {
 namespace {
 
+constexpr std::string_view kDev = "dev", kX = "x", kR = "r";
+
 using test::frame_payload;
 using test::utf8;
 
@@ -33,36 +35,99 @@ std::string get_str(simdjson::dom::element e, const char* key) {
 
 TEST(JsonWriter, ShapesMatchTheProtocol) {
   std::vector<Member> users{{7, "bob"}, {3, "alice"}};
-  EXPECT_EQ(frame_payload(encode_welcome("alice", users)),
-            R"({"type":"welcome","nick":"alice","users":["bob","alice"]})");
-  EXPECT_EQ(frame_payload(encode_welcome("a", {})), R"({"type":"welcome","nick":"a","users":[]})");
-  EXPECT_EQ(frame_payload(encode_event({EventKind::join, 41, 1764100000123, "alice", {}})),
-            R"({"type":"system","event":"join","nick":"alice","text":"alice joined",)"
-            R"("id":41,"ts":1764100000123})");
-  EXPECT_EQ(frame_payload(encode_event({EventKind::msg, 42, 1764100000456, "alice", "Olá!"})),
-            R"({"type":"msg","nick":"alice","msg":"Olá!","id":42,"ts":1764100000456})");
-  EXPECT_EQ(frame_payload(encode_event({EventKind::leave, 43, 1764100000789, "bob", "ignored"})),
-            R"({"type":"system","event":"leave","nick":"bob","text":"bob left",)"
-            R"("id":43,"ts":1764100000789})");
+  EXPECT_EQ(frame_payload(encode_welcome({"dev", "alice", users, "k3x9q2", 41, true, {}})),
+            R"({"type":"welcome","room":"dev","nick":"alice","users":["bob","alice"],)"
+            R"("epoch":"k3x9q2","last_id":41,"resumed":true})");
+  EXPECT_EQ(frame_payload(encode_welcome({"general", "a", {}, "e", 0, false, "r1"})),
+            R"({"type":"welcome","room":"general","nick":"a","users":[],"epoch":"e",)"
+            R"("last_id":0,"resumed":false,"ref":"r1"})");
+  EXPECT_EQ(frame_payload(encode_event("dev", EventKind::join, 42, 1764100000123, "alice", {})),
+            R"({"type":"system","room":"dev","event":"join","nick":"alice",)"
+            R"("text":"alice joined","id":42,"ts":1764100000123})");
+  EXPECT_EQ(frame_payload(encode_event("dev", EventKind::msg, 43, 1764100000456, "alice", "Olá!")),
+            R"({"type":"msg","room":"dev","nick":"alice","msg":"Olá!","id":43,)"
+            R"("ts":1764100000456})");
+  EXPECT_EQ(
+      frame_payload(encode_event("dev", EventKind::leave, 44, 1764100000789, "bob", "ignored")),
+      R"({"type":"system","room":"dev","event":"leave","nick":"bob","text":"bob left",)"
+      R"("id":44,"ts":1764100000789})");
   EXPECT_EQ(frame_payload(encode_error(ChatError::nick_taken)),
             R"({"type":"error","code":"nick_taken","message":"that nickname is in use"})");
+  EXPECT_EQ(frame_payload(encode_error(ChatError::nick_taken, &kDev)),
+            R"({"type":"error","code":"nick_taken","message":"that nickname is in use",)"
+            R"("room":"dev"})");
+  EXPECT_EQ(frame_payload(encode_error(ChatError::not_joined, nullptr, "q")),
+            R"({"type":"error","code":"not_joined","message":"join that room first","ref":"q"})");
+  EXPECT_EQ(frame_payload(encode_error(ChatError::not_joined, &kX, "q")),
+            R"({"type":"error","code":"not_joined","message":"join that room first",)"
+            R"("room":"x","ref":"q"})");
+  RoomLine lines[] = {{"general", 12, 9120}, {"dev", 1, 0}};
+  EXPECT_EQ(frame_payload(encode_rooms(lines, {})),
+            R"({"type":"rooms","rooms":[{"room":"general","users":12,"last_id":9120},)"
+            R"({"room":"dev","users":1,"last_id":0}]})");
+  EXPECT_EQ(frame_payload(encode_rooms({}, "7")), R"({"type":"rooms","rooms":[],"ref":"7"})");
+}
+
+// A history reply carries the stored frames' payloads byte for byte.
+TEST(JsonWriter, HistoryEmbedsTheFramesAsSent) {
+  std::vector<BlockRef> events{
+      encode_event("dev", EventKind::join, 1, 10, "a", {}),
+      encode_event("dev", EventKind::msg, 2, 11, "a", "\"q\"\n"),
+      encode_event("dev", EventKind::msg, 3, 12, "a", std::string(300, 'x'))};
+  std::string expected = R"({"type":"history","room":"dev","events":[)";
+  for (size_t i = 0; i < events.size(); ++i) {
+    expected += (i ? "," : "") + frame_payload(events[i]);
+  }
+  EXPECT_EQ(frame_payload(encode_history("dev", events, true, {})), expected + R"(],"more":true})");
+  EXPECT_EQ(frame_payload(encode_history("dev", events, false, "p2")),
+            expected + R"(],"more":false,"ref":"p2"})");
+  EXPECT_EQ(frame_payload(encode_history("dev", {}, false, {})),
+            R"({"type":"history","room":"dev","events":[],"more":false})");
+  simdjson::dom::parser p;
+  auto doc = parse_dom(p, frame_payload(encode_history("dev", events, true, "r")));
+  simdjson::dom::array arr;
+  ASSERT_EQ(doc["events"].get(arr), simdjson::SUCCESS);
+  ASSERT_EQ(arr.size(), 3u);
+  EXPECT_EQ(get_str(arr.at(1).value(), "msg"), "\"q\"\n");
+  EXPECT_EQ(get_str(arr.at(2).value(), "msg"), std::string(300, 'x'));
+}
+
+// Strings the client sent (ref) or that passed validation (room, nick) are
+// escaped like any other: a ref may hold anything.
+TEST(JsonWriter, RefAndRoomAreEscaped) {
+  simdjson::dom::parser p;
+  const std::string ref = "\"}\\\n\x01,\"type\":\"x";
+  std::vector<Member> users{{1, "a"}};
+  const BlockRef frames[] = {encode_welcome({"r", "a", users, "e", 1, false, ref}),
+                             encode_error(ChatError::bad_field, &kR, ref),
+                             encode_history("r", {}, false, ref), encode_rooms({}, ref)};
+  for (const BlockRef& b : frames) {
+    auto doc = parse_dom(p, frame_payload(b));
+    EXPECT_EQ(get_str(doc, "ref"), ref);
+    EXPECT_NE(get_str(doc, "type"), "x");
+  }
 }
 
 TEST(JsonWriter, EveryErrorEncodes) {
   simdjson::dom::parser p;
   for (size_t i = 1; i < kChatErrorCount; ++i) {
     ChatError e = ChatError(i);
-    auto doc = parse_dom(p, frame_payload(encode_error(e)));
-    EXPECT_EQ(get_str(doc, "type"), "error");
-    EXPECT_EQ(get_str(doc, "code"), error_code(e));
-    EXPECT_FALSE(get_str(doc, "message").empty());
+    for (std::string_view room : {"", "dev"}) {
+      auto doc = parse_dom(p, frame_payload(encode_error(e, room.empty() ? nullptr : &room, "r")));
+      EXPECT_EQ(get_str(doc, "type"), "error");
+      EXPECT_EQ(get_str(doc, "code"), error_code(e));
+      EXPECT_FALSE(get_str(doc, "message").empty());
+      EXPECT_EQ(get_str(doc, "ref"), "r");
+      std::string_view got;
+      EXPECT_EQ(doc["room"].get(got) == simdjson::SUCCESS, !room.empty());
+    }
   }
 }
 
 TEST(JsonWriter, BlocksAreSizedExactlyWithFrameHeadroom) {
   for (size_t n : {size_t(0), size_t(100), size_t(125), size_t(126), size_t(70000)}) {
     std::string text(n, '\x01');  // every byte escapes to 6
-    BlockRef b = encode_msg("n", text, 1, 2);
+    BlockRef b = encode_msg("general", "n", text, 1, 2);
     std::string payload = frame_payload(b);
     EXPECT_EQ(b->capacity, kMaxFrameHeader + payload.size()) << n;
     EXPECT_EQ(b->end, b->capacity) << n;
@@ -89,15 +154,18 @@ TEST(JsonWriter, EveryControlCharacterRoundTrips) {
   all += "\"\\/\x7F";
   for (int c = 0; c < 0x20; ++c) {
     std::string one = std::string("<") + char(c) + ">";
-    auto doc = parse_dom(p, frame_payload(encode_msg(one, one, 1, 1)));
+    auto doc = parse_dom(p, frame_payload(encode_msg("r", one, one, 1, 1)));
     EXPECT_EQ(get_str(doc, "msg"), one) << c;
     EXPECT_EQ(get_str(doc, "nick"), one) << c;
   }
-  auto doc = parse_dom(p, frame_payload(encode_msg("n", all, 1, 1)));
+  auto doc = parse_dom(p, frame_payload(encode_msg("r", "n", all, 1, 1)));
   EXPECT_EQ(get_str(doc, "msg"), all);
-  auto sys = parse_dom(p, frame_payload(encode_system(true, all, 1, 1)));
+  auto sys = parse_dom(p, frame_payload(encode_system("r", true, all, 1, 1)));
   EXPECT_EQ(get_str(sys, "text"), all + " joined");
-  auto welcome = parse_dom(p, frame_payload(encode_welcome(all, std::vector<Member>{{1, all}})));
+  std::vector<Member> users{{1, all}};
+  auto welcome = parse_dom(p, frame_payload(encode_welcome({"r", all, users, "e", 0, false, all})));
+  EXPECT_EQ(get_str(welcome, "nick"), all);
+  EXPECT_EQ(get_str(welcome, "ref"), all);
   std::string_view first;
   ASSERT_EQ(welcome["users"].at(0).get(first), simdjson::SUCCESS);
   EXPECT_EQ(first, all);
@@ -130,7 +198,7 @@ TEST(JsonWriter, RandomUtf8RoundTrips) {
     std::string s;
     size_t n = rng() % 300;
     for (size_t i = 0; i < n; ++i) s += utf8(random_cp());
-    std::string payload = frame_payload(encode_msg(s, s, round, -round));
+    std::string payload = frame_payload(encode_msg("r", s, s, round, -round));
     ASSERT_TRUE(simdjson::validate_utf8(payload.data(), payload.size()));
     auto doc = parse_dom(p, payload);
     ASSERT_EQ(get_str(doc, "msg"), s) << round;
@@ -146,7 +214,7 @@ TEST(JsonWriter, NumbersAtTheirLimits) {
   };
   for (Case c : {Case{0, 0}, Case{1, -1}, Case{UINT64_MAX, INT64_MAX}, Case{UINT64_MAX, INT64_MIN},
                  Case{1ull << 53, 1764100000123}}) {
-    auto doc = parse_dom(p, frame_payload(encode_event({EventKind::msg, c.id, c.ts, "n", "m"})));
+    auto doc = parse_dom(p, frame_payload(encode_event("r", EventKind::msg, c.id, c.ts, "n", "m")));
     uint64_t id = 0;
     int64_t ts = 0;
     ASSERT_EQ(doc["id"].get(id), simdjson::SUCCESS);

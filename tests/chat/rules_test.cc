@@ -192,5 +192,37 @@ TEST(Rules, NickEqualIsAsciiCaseInsensitive) {
   EXPECT_TRUE(nick_equal("", ""));
 }
 
+// PROTOCOL.md: 1 to 64 of a-z, 0-9, - and _; anything else is room_invalid.
+TEST(Rules, RoomName) {
+  const std::string ok[] = {"general", "a",     "0", "-", "_", "dev-ops_2", std::string(64, 'z'),
+                            "--",      "9lives"};
+  for (const std::string& r : ok) EXPECT_TRUE(validate_room(r)) << r;
+  const std::string bad[] = {"",
+                             std::string(65, 'z'),
+                             "Dev",
+                             "GENERAL",
+                             "a b",
+                             " a",
+                             "a ",
+                             "a.b",
+                             "a/b",
+                             "../a",
+                             "a:b",
+                             "a@b",
+                             "d\xC3\xA9v",
+                             utf8(0x0430),
+                             std::string("a\0", 2),
+                             "a\t",
+                             "a+b",
+                             "a#b",
+                             "a%20b",
+                             "\x7F"};
+  for (const std::string& r : bad) EXPECT_FALSE(validate_room(r)) << r;
+  // Every byte alone: exactly the 38 allowed.
+  int allowed = 0;
+  for (int b = 0; b < 256; ++b) allowed += validate_room(std::string(1, char(b)));
+  EXPECT_EQ(allowed, 38);
+}
+
 }  // namespace
 }  // namespace chatd
