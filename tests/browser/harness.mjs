@@ -70,10 +70,11 @@ export function launchBrowser() {
   return chromium.launch({ executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium', args: CHROMIUM_ARGS });
 }
 
-// Opens the chat page for one person in their own browser context. Every
+// Opens the chat page for one person in their own browser context, at
+// `#room` when a room is given (the room the page joins first). Every
 // request and WebSocket the page makes is recorded in `urls`, and every
 // uncaught page error in `errors`.
-export async function openPerson(browser, server, { viewport = { width: 1100, height: 760 }, colorScheme = 'light' } = {}) {
+export async function openPerson(browser, server, { viewport = { width: 1100, height: 760 }, colorScheme = 'light', room } = {}) {
   const context = await browser.newContext({ viewport, colorScheme });
   context.setDefaultTimeout(WAIT_MS);
   const page = await context.newPage();
@@ -81,7 +82,7 @@ export async function openPerson(browser, server, { viewport = { width: 1100, he
   page.on('request', (r) => person.urls.push(r.url()));
   page.on('websocket', (ws) => person.urls.push(ws.url()));
   page.on('pageerror', (e) => person.errors.push(e.message));
-  await page.goto(server.url);
+  await page.goto(room ? `${server.url}#${room}` : server.url);
   return person;
 }
 

@@ -112,9 +112,9 @@ test('desktop and phone, light and dark: screenshots, and nothing wider than a p
 });
 
 test('the view follows new messages unless the person has scrolled up', { timeout: WAIT_MS * 3 }, async () => {
-  const reader = await openPerson(browser, server, { viewport: { width: 800, height: 500 } });
+  const reader = await openPerson(browser, server, { viewport: { width: 800, height: 500 }, room: 'follow' });
   await join(reader.page, 'reader');
-  const talker = await openPerson(browser, server);
+  const talker = await openPerson(browser, server, { room: 'follow' });
   await join(talker.page, 'talker');
   const box = byId(reader.page, 'messages');
   const atBottom = () => box.evaluate((e) => e.scrollHeight - e.scrollTop - e.clientHeight <= 2);
@@ -141,7 +141,7 @@ test('the view follows new messages unless the person has scrolled up', { timeou
 });
 
 test('the title counts unread messages while the tab is hidden', { timeout: WAIT_MS * 3 }, async () => {
-  const away = await openPerson(browser, server);
+  const away = await openPerson(browser, server, { room: 'title' });
   // Headless tabs are always visible; let the test say when this one is hidden.
   await away.page.addInitScript(() => {
     Object.defineProperty(Document.prototype, 'hidden', { get: () => !!window.__hidden });
@@ -149,7 +149,7 @@ test('the title counts unread messages while the tab is hidden', { timeout: WAIT
   });
   await away.page.reload();
   await join(away.page, 'away');
-  const here = await openPerson(browser, server);
+  const here = await openPerson(browser, server, { room: 'title' });
   await join(here.page, 'here');
   assert.equal(await away.page.title(), 'chatd');
 
