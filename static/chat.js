@@ -247,8 +247,8 @@ function onHistory(m) {
   if (!room) return;
   room.olderRef = null;
   const events = Array.isArray(m.events) ? m.events.filter((e) => e && (e.type === 'msg' || e.type === 'system')) : [];
-  room.view.addEvents(events.map(item));
   if (m.more === false || events.length === 0) room.noOlder = true;
+  room.view.addEvents(events.map(item), () => showOlder(room));
   showOlder(room);
   if (room === rooms.current) drawRoom();
 }

@@ -84,13 +84,14 @@ function entryEl(kind, e) {
 // new entries unless the person has scrolled up, and keeps their place when
 // older history is put in above them.
 export class RoomView {
-  // onTop: called when the person scrolls near the top (to fetch older history).
-  constructor(name, onTop) {
+  // onOlder: called when the person asks for older history (the control, or scrolling near the top).
+  constructor(name, onOlder) {
     this.list = el('ol', { class: 'messages', 'data-testid': 'messages', 'aria-live': 'polite' });
     this.list.setAttribute('aria-label', `Conversation in #${name}`);
-    this.head = el('li', { class: 'list-head' });
+    this.head = el('li', { class: 'list-head' }); // stays in view at the top while there is older history
     this.older = el('button', { type: 'button', class: 'older', 'data-testid': 'load-older' }, 'Load older messages');
     this.older.hidden = true;
+    this.older.addEventListener('click', onOlder);
     this.head.append(this.older);
     this.list.append(this.head);
     this.ids = []; // event ids shown, ascending
@@ -102,7 +103,7 @@ export class RoomView {
       if (!this.list.isConnected) return;
       this.stick = this.atBottom();
       if (this.stick && this.jump) this.jump.hidden = true;
-      if (this.list.scrollTop <= NEAR_TOP_PX && this.list.scrollHeight > this.list.clientHeight) onTop();
+      if (this.list.scrollTop <= NEAR_TOP_PX && this.list.scrollHeight > this.list.clientHeight) onOlder();
     }, { passive: true });
     if (window.ResizeObserver) {
       // A growing input or a phone keyboard shrinks the list; keep following if we were.
@@ -147,21 +148,22 @@ export class RoomView {
     this.older.textContent = busy ? 'Loading…' : 'Load older messages';
   }
 
-  // The note that older messages may be missing, at the top of the list.
+  // The note that older messages may be missing, right below the head of the list.
   setNotice(text) {
-    let note = this.head.querySelector('[data-testid="notice"]');
+    let note = this.list.querySelector('.notice-item');
     if (!text) {
       note?.remove();
       return;
     }
     if (!note) {
-      note = el('p', { class: 'notice', 'data-testid': 'notice', role: 'status' });
-      this.head.append(note);
+      note = el('li', { class: 'notice-item' });
+      note.append(el('p', { class: 'notice', 'data-testid': 'notice', role: 'status' }));
+      this.head.after(note);
     }
-    note.textContent = text;
+    note.firstChild.textContent = text;
   }
 
-  // Removes every entry (a history that is loaded afresh).
+  // Removes every entry and the notice (a history that is loaded afresh).
   clear() {
     while (this.head.nextSibling) this.head.nextSibling.remove();
     this.ids = [];
@@ -169,8 +171,9 @@ export class RoomView {
   }
 
   // Puts event entries in: items of {kind, id, ...} as for entryEl. Ids
-  // already shown are skipped. Returns how many were added.
-  addEvents(items) {
+  // already shown are skipped. `settle`, if given, runs after they are in and
+  // before the place is kept (to show or hide the head). Returns how many were added.
+  addEvents(items, settle) {
     const keep = this.keepPlace();
     let added = 0;
     let inside = false; // something went above the newest entry: redraw the separators
@@ -191,7 +194,8 @@ export class RoomView {
     }
     if (inside) this.decorate();
     if (added) this.trim();
-    keep(added > 0);
+    if (settle) settle();
+    keep(added > 0, inside);
     return added;
   }
 
@@ -217,21 +221,35 @@ export class RoomView {
   }
 
   // Before a change: returns a function that, after it, follows the bottom
-  // when the list was following, or else keeps what the reader sees in place
-  // (content put in above shifts scrollTop by as much as it added).
+  // when the list was following, or else keeps what the reader sees in place:
+  // when entries went in above (`above`), the first text in view is put back
+  // where it was; entries appended below leave the view be and show the
+  // "new messages" button.
   keepPlace() {
     const box = this.list;
     const shown = box.isConnected;
-    const height = box.scrollHeight;
-    const top = box.scrollTop;
-    return (changed) => {
+    let anchor = null;
+    let offset = 0;
+    if (shown && !this.stick) {
+      const boxTop = box.getBoundingClientRect().top;
+      for (const body of box.querySelectorAll('[data-testid="body"]')) {
+        const r = body.getBoundingClientRect();
+        if (r.bottom > boxTop) {
+          anchor = body;
+          offset = r.top - boxTop;
+          break;
+        }
+      }
+    }
+    return (changed, above = false) => {
       if (!changed || !shown) return;
       if (this.stick) {
         this.toBottom();
-        return;
+      } else if (above && anchor && anchor.isConnected) {
+        box.scrollTop += anchor.getBoundingClientRect().top - box.getBoundingClientRect().top - offset;
+      } else if (!above && this.jump) {
+        this.jump.hidden = false;
       }
-      box.scrollTop = top + (box.scrollHeight - height);
-      if (this.jump) this.jump.hidden = false;
     };
   }
 

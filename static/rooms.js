@@ -19,9 +19,9 @@ export function validRoom(name) {
 
 // One room: its conversation and what the page knows of it.
 export class Room {
-  constructor(name, onTop) {
+  constructor(name, onOlder) {
     this.name = name;
-    this.view = new RoomView(name, onTop);
+    this.view = new RoomView(name, onOlder);
     this.epoch = null; // the server's name for this room's id sequence, once welcomed
     this.lastId = 0; // newest event id received
     this.unread = 0;
@@ -30,7 +30,7 @@ export class Room {
     this.joinRef = null; // ref of the join on the wire, unanswered
     this.liveFrom = Infinity; // events above this id are live (they change the users list)
     this.catchingUp = false; // a fresh replay (resumed: false) is arriving: not new to the reader
-    this.more = false; // older history may exist on the server
+    this.noOlder = false; // the server said there is no older history (`more: false`)
     this.olderRef = null; // ref of the history request on the wire
     this.pending = []; // {text, ref} sent here, oldest first, whose server copy has not come back
     this.outbox = []; // texts typed while the join was under way, sent once welcomed
@@ -72,10 +72,10 @@ export class Rooms {
   names() { return new Set(this.list.map((r) => r.name)); }
 
   // The room `name`, added at the end if new.
-  add(name, onTop) {
+  add(name, onOlder) {
     let r = this.get(name);
     if (!r) {
-      r = new Room(name, onTop);
+      r = new Room(name, onOlder);
       this.list.push(r);
     }
     return r;

@@ -296,7 +296,7 @@ export async function rawClient(browser, server) {
     // pred is serialised into the page: it may use only its argument.
     async waitFor(pred) {
       const handle = await page.waitForFunction(
-        (src) => window.__got.find(eval(src)), // eslint-disable-line no-eval
+        (src) => window.__got.find(eval(`(${src})`)), // eslint-disable-line no-eval
         pred.toString(),
         { timeout: WAIT_MS },
       );
