@@ -313,3 +313,13 @@ export function chatdHasDb() {
   const r = spawnSync(chatdBin, ['--help'], { encoding: 'utf8', timeout: LISTEN_TIMEOUT_MS });
   return /--db\b/.test(`${r.stdout}${r.stderr}`);
 }
+
+// Resolves once the users list holds exactly `nicks`, in any order (after a restart people rejoin in any order).
+export function waitUsersAnyOrder(page, nicks) {
+  return page.waitForFunction(
+    (want) => JSON.stringify([...document.querySelectorAll('[data-testid="users"] [data-testid="user"]')]
+      .map((e) => e.textContent).sort()) === JSON.stringify([...want].sort()),
+    nicks,
+    { timeout: WAIT_MS },
+  );
+}
