@@ -1,27 +1,14 @@
-// chatd web client: wires the connection (connection.js), the rooms
-// (rooms.js), what the page remembers (storage.js) and the drawing
-// (render.js) to the protocol's messages and the page's forms.
-import { Connection, joinMessage, HISTORY } from './connection.js';
-import { Rooms, roomName, validRoom, DEFAULT_ROOM } from './rooms.js';
-import { el, renderUsers, renderRooms, renderDirectory } from './render.js';
+// chatd web client: wires the connection (connection.js), the rooms and what
+// the protocol's messages do to them (rooms.js), what the page remembers
+// (storage.js) and the page itself (page.js, render.js) to one another.
+import { Connection, Requests, joinMessage, HISTORY } from './connection.js';
+import { Rooms, roomName, validRoom, DEFAULT_ROOM, ROOM_RULE_TEXT } from './rooms.js';
+import { el, renderDirectory } from './render.js';
+import * as page from './page.js';
 import * as saved from './storage.js';
 
-const MSG_MAX_CODE_POINTS = 2000; // PROTOCOL.md msg limit, only used to warn while typing
+const { ui } = page;
 const BASE_TITLE = document.title;
-const NOTICE = 'The server could not resume this room where you left it: older messages may be missing. ' +
-  'Its recent history was loaded afresh.';
-const ROOM_RULE_TEXT = 'a room name is 1 to 64 characters of a-z, 0-9, - and _';
-
-const $ = (id) => document.getElementById(id);
-const ui = {
-  app: $('app'), status: $('status'), me: $('me'), users: $('users'), count: $('user-count'),
-  slot: $('messages'), empty: $('empty'), emptyTitle: $('empty-title'), emptyText: $('empty-text'), jump: $('jump'),
-  joinForm: $('join-form'), nick: $('nick'), join: $('join'), joinError: $('join-error'),
-  sendForm: $('send-form'), text: $('text'), send: $('send'), hint: $('send-hint'),
-  rooms: $('rooms'), roomAdd: $('room-add'), roomForm: $('room-form'), roomName: $('room-name'),
-  roomError: $('room-error'), browse: $('browse'), directory: $('directory'),
-  roomHead: $('room-head'), roomTitle: $('room-title'), roomCount: $('room-count'), leave: $('room-leave'),
-};
 
 const s = {
   wanted: null, // nick the person asked for; set while they mean to be in
@@ -29,12 +16,11 @@ const s = {
   claimed: false, // this connection holds the nick (a join of it was welcomed)
   claimRef: null, // the join that is to claim the nick on this connection, unanswered
   everJoined: false, // a refused claim is a rejoin to retry rather than a first try to show
-  refs: new Map(), // ref -> {kind, room, text} of requests on the wire
-  seq: 0,
   unread: 0, // for the title, while the page is hidden
   saveTimer: 0,
 };
 const rooms = new Rooms();
+const requests = new Requests();
 
 function serverUrl() {
   const meta = document.querySelector('meta[name="chat-server"]');
@@ -51,28 +37,13 @@ const conn = new Connection(serverUrl(), { onOpen, onMessage: handle, onClose, o
 
 // ---- requests
 
-// A new ref for a request, remembered with what it was for.
-function ref(kind, room, extra) {
-  const r = `r${++s.seq}`;
-  s.refs.set(r, { kind, room, ...extra });
-  return r;
-}
-
-// The request a reply answers (and forgets it), or null.
-function answered(r) {
-  if (typeof r !== 'string' || !s.refs.has(r)) return null;
-  const info = s.refs.get(r);
-  s.refs.delete(r);
-  return { ref: r, ...info };
-}
-
 function sendJoin(room) {
   if (room.joined || room.joinRef || !s.wanted || !conn.open) return;
   if (!s.claimed && s.claimRef) return; // the nick's claim is answered first
-  const r = ref('join', room.name);
-  if (!conn.send(joinMessage(room, s.nick ?? s.wanted, r))) return;
-  room.joinRef = r;
-  if (!s.claimed) s.claimRef = r;
+  const ref = requests.add('join', room.name);
+  if (!conn.send(joinMessage(room, s.nick ?? s.wanted, ref))) return;
+  room.joinRef = ref;
+  if (!s.claimed) s.claimRef = ref;
 }
 
 // Joins every room not joined yet; the shown one first, alone, since the first join claims the nick.
@@ -90,22 +61,22 @@ function joinAll() {
 // Asks for up to HISTORY events of `room` older than `before` (default: its oldest shown).
 function requestOlder(room, before = room.view.oldest) {
   if (!room.joined || room.olderRef || !Number.isInteger(before) || before <= 1) return;
-  const r = ref('history', room.name);
-  if (!conn.send({ type: 'history', room: room.name, before, limit: HISTORY, ref: r })) {
-    s.refs.delete(r);
+  const ref = requests.add('history', room.name);
+  if (!conn.send({ type: 'history', room: room.name, before, limit: HISTORY, ref })) {
+    requests.forget(ref);
     return;
   }
-  room.olderRef = r;
-  showOlder(room);
+  room.olderRef = ref;
+  room.showOlder();
 }
 
 function sendText(room, text) {
-  const r = ref('msg', room.name, { text });
-  if (!room.joined || !conn.send({ type: 'msg', room: room.name, msg: text, ref: r })) {
-    s.refs.delete(r);
+  const ref = requests.add('msg', room.name, { text });
+  if (!room.joined || !conn.send({ type: 'msg', room: room.name, msg: text, ref })) {
+    requests.forget(ref);
     return false;
   }
-  room.pending.push({ text, ref: r });
+  room.pending.push({ text, ref });
   return true;
 }
 
@@ -119,11 +90,8 @@ function onOpen() {
 function onClose() {
   s.claimed = false;
   s.claimRef = null;
-  s.refs.clear(); // their fate is unknown; typed text stays in the input
-  for (const r of rooms.list) {
-    r.disconnected();
-    showOlder(r);
-  }
+  requests.clear(); // their fate is unknown; typed text stays in the input
+  for (const r of rooms.list) r.disconnected();
   drawRooms();
 }
 
@@ -139,17 +107,9 @@ function handle(m) {
   }
 }
 
-// The room a server message is about: its `room`, or for a server that
-// names none, the only room (else general).
-function roomOf(m) {
-  if (typeof m.room === 'string') return rooms.get(m.room);
-  return rooms.size === 1 ? rooms.list[0] : rooms.get(DEFAULT_ROOM);
-}
-
 function onWelcome(m) {
-  answered(m.ref);
-  const first = !s.claimed;
-  if (first) {
+  requests.take(m.ref);
+  if (!s.claimed) {
     s.claimed = true;
     s.claimRef = null;
     s.everJoined = true;
@@ -157,73 +117,34 @@ function onWelcome(m) {
     s.wanted = s.nick;
     saved.setTabNick(s.nick);
     conn.succeeded();
-    enterChat();
+    page.showChat(s.nick);
+    drawRoom();
     joinAll();
   }
-  const room = roomOf(m);
+  const room = rooms.about(m);
   if (!room) return; // left while the join was on the wire (its leave is on the wire too)
-  const askedSince = room.epoch !== null; // joinMessage asked to resume
-  const since = room.lastId;
-  room.joined = true;
-  room.joinRef = null;
-  const resumed = m.resumed === true;
-  room.liveFrom = Number.isInteger(m.last_id) ? m.last_id : 0;
-  room.catchingUp = !resumed;
-  if (!resumed && askedSince) {
-    // Another epoch, or too far behind: what is shown may clash with the new ids.
-    room.view.clear();
-    room.view.setNotice(NOTICE);
-    room.lastId = 0;
-    room.noOlder = false;
-  }
-  if (typeof m.epoch === 'string') room.epoch = m.epoch;
-  room.users = Array.isArray(m.users) ? m.users.filter((u) => typeof u === 'string') : [s.nick];
-  if (!room.users.includes(s.nick)) room.users.push(s.nick);
+  const fillBelow = room.welcomed(m, s.nick);
   // After a reload the replay brings only what was missed; fetch what came before it.
-  if (resumed && room.view.size === 0 && since > 0) requestOlder(room, since + 1);
-  const queued = room.outbox.splice(0);
-  for (const text of queued) sendText(room, text);
+  if (fillBelow !== null) requestOlder(room, fillBelow);
+  for (const text of room.outbox.splice(0)) sendText(room, text);
   if (room === rooms.current) drawRoom();
   drawRooms();
   scheduleSave();
 }
 
-// The entry an event is drawn as.
-function item(m) {
-  const nick = String(m.nick ?? '');
-  if (m.type === 'msg') {
-    return { kind: s.nick !== null && nick === s.nick ? 'own' : 'other', id: m.id, nick, text: String(m.msg ?? ''), ts: m.ts };
-  }
-  const text = typeof m.text === 'string' ? m.text : `${nick} ${m.event === 'leave' ? 'left' : 'joined'}`;
-  return { kind: 'system', id: m.id, nick, text, ts: m.ts, event: m.event };
-}
-
 function onEvent(m) {
-  const room = roomOf(m);
+  const room = rooms.about(m);
   if (!room) return;
-  const e = item(m);
-  const numbered = Number.isInteger(e.id);
-  if (numbered && room.view.has(e.id)) return; // seen already (a replay overlapping what is shown)
-  const live = !numbered || e.id > room.liveFrom;
-  if (live) room.catchingUp = false;
-  const isNew = !room.catchingUp && (!numbered || e.id > room.lastId);
-  if (numbered) {
-    room.view.addEvents([e]);
-    room.lastId = Math.max(room.lastId, e.id);
-  } else {
-    room.view.addLocal(e.kind, e); // a version 1 server: no ids to order by
-  }
-  if (m.type === 'system' && live) {
-    if (m.event === 'join' && !room.users.includes(e.nick)) room.users.push(e.nick);
-    if (m.event === 'leave') room.users = room.users.filter((u) => u !== e.nick);
-  }
-  if (e.kind === 'own') acknowledge(room, e.text);
-  if (e.kind === 'other' && isNew) {
+  const got = room.applyEvent(m, s.nick);
+  if (!got) return;
+  const { entry, isNew } = got;
+  if (entry.kind === 'own') acknowledge(room, entry.text);
+  if (entry.kind === 'other' && isNew) {
     if (room !== rooms.current) room.unread++;
     noteUnread();
   }
   if (room === rooms.current) drawRoom();
-  if (room !== rooms.current || e.kind === 'other') drawRooms();
+  if (room !== rooms.current || entry.kind === 'other') drawRooms();
   scheduleSave();
 }
 
@@ -231,78 +152,69 @@ function onEvent(m) {
 function acknowledge(room, text) {
   const i = room.pending.findIndex((p) => p.text === text);
   if (i < 0) return;
-  s.refs.delete(room.pending[i].ref);
+  requests.forget(room.pending[i].ref);
   room.pending.splice(i, 1);
-  if (room === rooms.current && ui.text.value === text) {
-    ui.text.value = '';
-    autosize();
-  } else if (room.draft === text) {
-    room.draft = '';
-  }
+  if (room === rooms.current && ui.text.value === text) page.setText('');
+  else if (room.draft === text) room.draft = '';
 }
 
 function onHistory(m) {
-  answered(m.ref);
-  const room = roomOf(m);
+  requests.take(m.ref);
+  const room = rooms.about(m);
   if (!room) return;
-  room.olderRef = null;
-  const events = Array.isArray(m.events) ? m.events.filter((e) => e && (e.type === 'msg' || e.type === 'system')) : [];
-  if (m.more === false || events.length === 0) room.noOlder = true;
-  room.view.addEvents(events.map(item), () => showOlder(room));
-  showOlder(room);
+  room.applyHistory(m, s.nick);
   if (room === rooms.current) drawRoom();
 }
 
 function onRoomsList(m) {
-  answered(m.ref);
+  requests.take(m.ref);
   const list = Array.isArray(m.rooms) ? m.rooms.filter((r) => r && typeof r.room === 'string') : [];
   renderDirectory(ui.directory, list.map((r) => ({ room: r.room, users: Number(r.users) || 0 })), rooms.names(), openRoom);
 }
 
 function onError(m) {
   const message = String(m.message || m.code || 'error');
-  let req = answered(m.ref);
-  if (!req) req = guessRequest(m);
+  const req = requests.take(m.ref) || guessRequest(m);
   const room = req ? rooms.get(req.room) : (typeof m.room === 'string' ? rooms.get(m.room) : null);
   switch (req?.kind) {
-    case 'join': return joinRefused(req, room, m, message);
+    case 'join':
+      joinRefused(req, room, m.code, message);
+      return;
     case 'msg':
       if (room) room.pending = room.pending.filter((p) => p.ref !== req.ref);
       break;
     case 'history':
       if (room) {
         room.olderRef = null;
-        showOlder(room);
+        room.showOlder();
       }
       break;
     case 'rooms':
       ui.directory.replaceChildren(el('li', { class: 'directory-empty' }, message));
-      return undefined;
+      return;
     case 'leave':
-      return undefined; // already gone from the page
+      return; // already gone from the page
     default:
       break;
   }
   (room || rooms.current)?.view.addLocal('error', { text: message, code: m.code });
   drawRoom();
-  return undefined;
 }
 
 // For a server that does not echo `ref`: the request an error most likely answers.
 function guessRequest(m) {
-  if (!s.claimed && s.claimRef && s.refs.has(s.claimRef)) return answered(s.claimRef);
+  if (!s.claimed && s.claimRef && requests.has(s.claimRef)) return requests.take(s.claimRef);
   const room = typeof m.room === 'string' ? rooms.get(m.room) : rooms.current;
-  if (room && room.joinRef && !room.joined) return answered(room.joinRef);
+  if (room && room.joinRef && !room.joined) return requests.take(room.joinRef);
   // Errors answer messages in order: the oldest unanswered one was refused.
-  if (room && room.pending.length && m.code !== 'already_joined') return answered(room.pending[0].ref);
+  if (room && room.pending.length && m.code !== 'already_joined') return requests.take(room.pending[0].ref);
   return null;
 }
 
-function joinRefused(req, room, m, message) {
+function joinRefused(req, room, code, message) {
   if (room) room.joinRef = null;
   const claim = !s.claimed;
   if (claim) s.claimRef = null;
-  const code = m.code;
   if (code === 'already_joined' && room) {
     room.joined = true;
     return;
@@ -317,23 +229,15 @@ function joinRefused(req, room, m, message) {
     // A first try refused (the nick, or the room it was to enter): back to the form, saying why.
     s.wanted = null;
     for (const r of [...rooms.list]) if (r !== rooms.current) rooms.remove(r.name);
-    ui.app.dataset.phase = 'join';
-    ui.joinForm.hidden = false;
-    ui.sendForm.hidden = true;
-    ui.me.hidden = true;
-    ui.joinError.textContent = message;
-    ui.joinError.hidden = false;
+    page.showJoinForm(message);
     rooms.current?.view.addLocal('error', { text: message, code });
     drawRoom();
     drawRooms();
-    ui.nick.focus();
-    ui.nick.select();
     return;
   }
   // This room cannot be joined (its name, a limit): say so and let it go.
-  showRoomError(`Cannot join #${req.room}: ${message}`);
-  const here = rooms.current && rooms.current !== room ? rooms.current : null;
-  here?.view.addLocal('error', { text: message, code });
+  page.showRoomError(`Cannot join #${req.room}: ${message}`);
+  if (rooms.current && rooms.current !== room) rooms.current.view.addLocal('error', { text: message, code });
   if (room) dropRoom(room.name);
   if (claim) joinAll(); // the nick is still to be claimed, through another room
   drawRoom();
@@ -356,12 +260,8 @@ function showRoom(name) {
     prev.view.unmount();
   }
   rooms.shown = name;
-  room.view.mount(ui.slot, ui.jump);
-  ui.slot = room.view.list;
-  if (prev !== room) {
-    ui.text.value = room.draft;
-    autosize();
-  }
+  page.mount(room);
+  if (prev !== room) page.setText(room.draft);
   room.unread = 0;
   if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
   drawRoom();
@@ -374,8 +274,7 @@ function openRoom(name) {
   if (!rooms.has(name)) addRoom(name);
   showRoom(name);
   joinAll();
-  ui.app.removeAttribute('data-adding');
-  ui.roomAdd.setAttribute('aria-expanded', 'false');
+  page.setAdding(false);
 }
 
 // Removes a room from the page; shows its neighbour, or nothing.
@@ -387,9 +286,7 @@ function dropRoom(name) {
   if (next) {
     showRoom(next.name);
   } else {
-    const blank = el('ol', { class: 'messages', 'data-testid': 'messages' });
-    ui.slot.replaceWith(blank);
-    ui.slot = blank;
+    page.mount(null);
     history.replaceState(null, '', location.pathname + location.search);
     drawRoom();
   }
@@ -400,13 +297,8 @@ function dropRoom(name) {
 function leaveRoom() {
   const room = rooms.current;
   if (!room) return;
-  if (room.joined || room.joinRef) conn.send({ type: 'leave', room: room.name, ref: ref('leave', room.name) });
+  if (room.joined || room.joinRef) conn.send({ type: 'leave', room: room.name, ref: requests.add('leave', room.name) });
   dropRoom(room.name);
-}
-
-function showRoomError(text) {
-  ui.roomError.textContent = text;
-  ui.roomError.hidden = false;
 }
 
 // The room the address names ('' when none), as typed there; validity is the caller's to check.
@@ -426,7 +318,7 @@ function followHash() {
   if (!name || name === rooms.shown) return;
   if (!validRoom(name)) {
     const text = `The address names “${name}”, which is not a room: ${ROOM_RULE_TEXT}.`;
-    showRoomError(text);
+    page.showRoomError(text);
     rooms.current?.view.addLocal('error', { text, code: 'room_invalid' });
     drawRoom();
     if (rooms.shown) history.replaceState(null, '', `#${rooms.shown}`);
@@ -440,7 +332,7 @@ function followHash() {
   addRoom(name);
   showRoom(name);
   if (placeholder && placeholder.name !== name) rooms.remove(placeholder.name);
-  drawRoom();
+  drawRooms();
 }
 
 // ---- persistence
@@ -460,10 +352,7 @@ function scheduleSave() {
 function restoreRooms(nick) {
   const st = saved.loadState(nick);
   if (!st) return null;
-  for (const v of st.rooms) {
-    if (!validRoom(v.name)) continue;
-    addRoom(v.name).restore(v);
-  }
+  for (const v of st.rooms) if (validRoom(v.name)) addRoom(v.name).restore(v);
   return st.shown && rooms.has(st.shown) ? st.shown : null;
 }
 
@@ -484,58 +373,18 @@ function setStatus() {
   } else if (conn.waiting) {
     label = 'Offline · retrying';
   }
-  ui.status.dataset.state = state;
-  ui.status.textContent = label;
+  page.drawStatus(state, label);
   ui.send.disabled = !s.wanted || !rooms.current;
   ui.join.disabled = !!s.claimRef && !s.everJoined;
 }
 
-function showOlder(room) {
-  room.view.setOlder(!room.noOlder && room.view.oldest !== null && room.view.oldest > 1, room.olderRef !== null);
-}
-
-// Draws what belongs to the room shown: header, people, the empty state.
 function drawRoom() {
-  const room = rooms.current;
-  const chatting = ui.app.dataset.phase === 'chat';
-  ui.roomHead.hidden = !room || !chatting;
-  if (room) {
-    ui.roomTitle.textContent = room.name;
-    ui.roomCount.textContent = `${room.users.length} online`;
-    ui.text.placeholder = `Message #${room.name}`;
-    showOlder(room);
-  }
-  renderUsers(ui.users, ui.count, room && room.joined ? room.users : [], s.nick);
-  const hasEntries = !!room && room.view.list.querySelector('.entry') !== null;
-  ui.empty.hidden = hasEntries;
-  if (!chatting) {
-    ui.emptyTitle.textContent = 'Welcome to chatd';
-    ui.emptyText.textContent = room && room.name !== DEFAULT_ROOM
-      ? `Pick a nickname below to join #${room.name}.` : 'Pick a nickname below to join the conversation.';
-  } else if (!room) {
-    ui.emptyTitle.textContent = 'You are in no room';
-    ui.emptyText.textContent = 'Join one by name, or browse the rooms people are in.';
-  } else {
-    ui.emptyTitle.textContent = `#${room.name}`;
-    ui.emptyText.textContent = room.joined ? 'Nothing said here yet. Say hello!' : 'Joining…';
-  }
+  page.drawRoom(rooms.current, s.nick);
   setStatus();
 }
 
 function drawRooms() {
-  renderRooms(ui.rooms, rooms.list, rooms.shown, showRoom);
-}
-
-function enterChat() {
-  ui.app.dataset.phase = 'chat';
-  ui.joinForm.hidden = true;
-  ui.sendForm.hidden = false;
-  ui.joinError.hidden = true;
-  ui.me.hidden = false;
-  ui.me.replaceChildren('as ', el('strong', null, s.nick ?? s.wanted));
-  ui.hint.textContent = '';
-  ui.text.focus();
-  drawRoom();
+  page.drawRooms(rooms, showRoom);
 }
 
 function noteUnread() {
@@ -559,15 +408,6 @@ function submitMessage() {
   }
 }
 
-function autosize() {
-  ui.text.style.height = 'auto';
-  ui.text.style.height = `${ui.text.scrollHeight + 2}px`;
-  const n = [...ui.text.value].length;
-  ui.hint.classList.toggle('over', n > MSG_MAX_CODE_POINTS);
-  if (n > MSG_MAX_CODE_POINTS) ui.hint.textContent = `${n} / ${MSG_MAX_CODE_POINTS} characters`;
-  else if (ui.hint.textContent.includes(' characters')) ui.hint.textContent = '';
-}
-
 function connectNow() {
   try {
     conn.connect();
@@ -588,10 +428,8 @@ ui.joinForm.addEventListener('submit', (ev) => {
   const placeholder = rooms.current;
   const fromHash = hashRoom();
   const last = restoreRooms(nick.trim());
-  let target = validRoom(fromHash) ? fromHash : (last || placeholder?.name || DEFAULT_ROOM);
-  if (placeholder && placeholder.name !== target && rooms.list.length > 1 && placeholder.view.size === 0) {
-    rooms.remove(placeholder.name);
-  }
+  const target = validRoom(fromHash) ? fromHash : (last || placeholder?.name || DEFAULT_ROOM);
+  if (last && placeholder && placeholder.name !== target && placeholder.view.size === 0) rooms.remove(placeholder.name);
   addRoom(target);
   showRoom(target);
   if (!conn.open) connectNow();
@@ -611,7 +449,7 @@ ui.text.addEventListener('keydown', (ev) => {
     submitMessage();
   }
 });
-ui.text.addEventListener('input', autosize);
+ui.text.addEventListener('input', page.autosize);
 ui.nick.addEventListener('input', () => { ui.joinError.hidden = true; });
 
 ui.roomForm.addEventListener('submit', (ev) => {
@@ -619,7 +457,7 @@ ui.roomForm.addEventListener('submit', (ev) => {
   const typed = ui.roomName.value;
   const name = roomName(typed);
   if (!validRoom(name)) {
-    showRoomError(name === '' ? 'Type the name of a room.' : `“${typed.trim()}” is not a room name: ${ROOM_RULE_TEXT}.`);
+    page.showRoomError(name === '' ? 'Type the name of a room.' : `“${typed.trim()}” is not a room name: ${ROOM_RULE_TEXT}.`);
     return;
   }
   ui.roomError.hidden = true;
@@ -627,26 +465,17 @@ ui.roomForm.addEventListener('submit', (ev) => {
   openRoom(name);
 });
 ui.roomName.addEventListener('input', () => { ui.roomError.hidden = true; });
-
-ui.roomAdd.addEventListener('click', () => {
-  const open = !ui.app.hasAttribute('data-adding');
-  ui.app.toggleAttribute('data-adding', open);
-  ui.roomAdd.setAttribute('aria-expanded', String(open));
-  if (open) ui.roomName.focus();
-});
+ui.roomAdd.addEventListener('click', () => page.setAdding(!ui.app.hasAttribute('data-adding')));
 
 ui.browse.addEventListener('click', () => {
   const open = ui.directory.hidden;
   ui.directory.hidden = !open;
   ui.browse.setAttribute('aria-expanded', String(open));
   if (!open) return;
-  const r = ref('rooms', null);
-  if (conn.send({ type: 'rooms', ref: r })) {
-    ui.directory.replaceChildren(el('li', { class: 'directory-empty' }, 'Looking…'));
-  } else {
-    s.refs.delete(r);
-    ui.directory.replaceChildren(el('li', { class: 'directory-empty' }, 'Not connected.'));
-  }
+  const ref = requests.add('rooms', null);
+  const sent = conn.send({ type: 'rooms', ref });
+  if (!sent) requests.forget(ref);
+  ui.directory.replaceChildren(el('li', { class: 'directory-empty' }, sent ? 'Looking…' : 'Not connected.'));
 });
 
 ui.leave.addEventListener('click', leaveRoom);
@@ -682,7 +511,8 @@ function start() {
   showRoom(target);
   if (fromHash && !validRoom(fromHash)) followHash();
   if (tab) {
-    enterChat();
+    page.showChat(s.nick);
+    drawRoom();
   } else {
     ui.nick.value = saved.lastNick();
     ui.nick.focus();

@@ -108,3 +108,33 @@ export class Connection {
     return true;
   }
 }
+
+// The requests on the wire, by the `ref` they carry, so that a reply (above
+// all an `error`) is matched to what it answers.
+export class Requests {
+  constructor() {
+    this.map = new Map(); // ref -> {kind, room, ...}
+    this.seq = 0;
+  }
+
+  // A new ref for a request of `kind` ('join', 'msg', 'history', 'rooms', 'leave') about `room`.
+  add(kind, room, extra) {
+    const ref = `r${++this.seq}`;
+    this.map.set(ref, { kind, room, ...extra });
+    return ref;
+  }
+
+  // The request `ref` answers, as {ref, kind, room, ...}, forgotten from now on; null if unknown.
+  take(ref) {
+    if (typeof ref !== 'string' || !this.map.has(ref)) return null;
+    const info = this.map.get(ref);
+    this.map.delete(ref);
+    return { ref, ...info };
+  }
+
+  forget(ref) { this.map.delete(ref); }
+  has(ref) { return this.map.has(ref); }
+
+  // The socket closed: no answer will come.
+  clear() { this.map.clear(); }
+}

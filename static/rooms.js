@@ -1,10 +1,25 @@
 // The rooms this person is in: their order, which one is shown, and per room
-// what resuming needs (epoch, last id), its members and its unread count.
-// No DOM here but the RoomView each room owns.
+// what resuming needs (epoch, last id), its members and its unread count;
+// and how a welcome, an event or a history answer changes a room (ids in
+// order and once, live events changing the members, a lost epoch clearing
+// what is shown). No DOM here but the RoomView each room owns.
 import { RoomView } from './render.js';
 
 const ROOM_RULE = /^[a-z0-9_-]{1,64}$/; // PROTOCOL.md: 1 to 64 of a-z 0-9 - _
 export const DEFAULT_ROOM = 'general';
+export const ROOM_RULE_TEXT = 'a room name is 1 to 64 characters of a-z, 0-9, - and _';
+const NOTICE = 'The server could not resume this room where you left it: older messages may be missing. ' +
+  'Its recent history was loaded afresh.';
+
+// The entry an event (msg or system) is drawn as, for the person whose nick is `self`.
+export function entryOf(m, self) {
+  const nick = String(m.nick ?? '');
+  if (m.type === 'msg') {
+    return { kind: self !== null && nick === self ? 'own' : 'other', id: m.id, nick, text: String(m.msg ?? ''), ts: m.ts };
+  }
+  const text = typeof m.text === 'string' ? m.text : `${nick} ${m.event === 'leave' ? 'left' : 'joined'}`;
+  return { kind: 'system', id: m.id, nick, text, ts: m.ts, event: m.event };
+}
 
 // What a person typed as a room name, as the name to ask for: surrounding
 // white space and a leading '#' dropped, letters lower-cased ("#Dev " -> "dev").
@@ -55,6 +70,73 @@ export class Room {
     this.joinRef = null;
     this.olderRef = null;
     this.pending = [];
+    this.showOlder();
+  }
+
+  // Takes in the server's welcome `m` for `self`. Returns the id below which
+  // history is still to be fetched (a reload resumed into an empty view), or null.
+  welcomed(m, self) {
+    const askedSince = this.epoch !== null; // joinMessage asked to resume
+    const since = this.lastId;
+    const resumed = m.resumed === true;
+    this.joined = true;
+    this.joinRef = null;
+    this.liveFrom = Number.isInteger(m.last_id) ? m.last_id : 0;
+    this.catchingUp = !resumed;
+    if (!resumed && askedSince) {
+      // Another epoch, or too far behind: what is shown may clash with the new ids.
+      this.view.clear();
+      this.view.setNotice(NOTICE);
+      this.lastId = 0;
+      this.noOlder = false;
+    }
+    if (typeof m.epoch === 'string') this.epoch = m.epoch;
+    this.users = Array.isArray(m.users) ? m.users.filter((u) => typeof u === 'string') : [self];
+    if (!this.users.includes(self)) this.users.push(self);
+    return resumed && this.view.size === 0 && since > 0 ? since + 1 : null;
+  }
+
+  // Takes in an event `m` (msg or system). Returns null when it is shown
+  // already, else {entry, isNew}: isNew when the reader has not seen it
+  // before (not history, not a fresh replay after a lost epoch).
+  applyEvent(m, self) {
+    const e = entryOf(m, self);
+    const numbered = Number.isInteger(e.id);
+    if (numbered && this.view.has(e.id)) return null; // a replay overlapping what is shown
+    const live = !numbered || e.id > this.liveFrom;
+    if (live) this.catchingUp = false;
+    const isNew = !this.catchingUp && (!numbered || e.id > this.lastId);
+    if (numbered) {
+      this.view.addEvents([e]);
+      this.lastId = Math.max(this.lastId, e.id);
+    } else {
+      this.view.addLocal(e.kind, e); // a version 1 server: no ids to order by
+    }
+    // Joins and leaves of the replay happened before the welcome's users list.
+    if (m.type === 'system' && live) {
+      if (m.event === 'join' && !this.users.includes(e.nick)) this.users.push(e.nick);
+      if (m.event === 'leave') this.users = this.users.filter((u) => u !== e.nick);
+    }
+    return { entry: e, isNew };
+  }
+
+  // Takes in a `history` answer: older events put in above, in place.
+  applyHistory(m, self) {
+    this.olderRef = null;
+    const events = Array.isArray(m.events) ? m.events.filter((e) => e && (e.type === 'msg' || e.type === 'system')) : [];
+    if (m.more === false || events.length === 0) this.noOlder = true;
+    this.view.addEvents(events.map((e) => entryOf(e, self)), () => this.showOlder());
+    this.showOlder();
+  }
+
+  // Whether older history can be asked for: not when the server said there
+  // is none, nor when the oldest id shown is the room's first.
+  get hasOlder() {
+    return !this.noOlder && this.view.oldest !== null && this.view.oldest > 1;
+  }
+
+  showOlder() {
+    this.view.setOlder(this.hasOlder, this.olderRef !== null);
   }
 }
 
@@ -70,6 +152,13 @@ export class Rooms {
   get current() { return this.get(this.shown); }
   get size() { return this.list.length; }
   names() { return new Set(this.list.map((r) => r.name)); }
+
+  // The room a server message is about: its `room`, or for a server that
+  // names none (version 1), the only room, else general. Null if not ours.
+  about(m) {
+    if (typeof m.room === 'string') return this.get(m.room);
+    return this.list.length === 1 ? this.list[0] : this.get(DEFAULT_ROOM);
+  }
 
   // The room `name`, added at the end if new.
   add(name, onOlder) {
