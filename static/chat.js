@@ -274,7 +274,6 @@ function openRoom(name) {
   if (!rooms.has(name)) addRoom(name);
   showRoom(name);
   joinAll();
-  page.setAdding(false);
 }
 
 // Removes a room from the page; shows its neighbour, or nothing.
@@ -465,7 +464,6 @@ ui.roomForm.addEventListener('submit', (ev) => {
   openRoom(name);
 });
 ui.roomName.addEventListener('input', () => { ui.roomError.hidden = true; });
-ui.roomAdd.addEventListener('click', () => page.setAdding(!ui.app.hasAttribute('data-adding')));
 
 ui.browse.addEventListener('click', () => {
   const open = ui.directory.hidden;

@@ -12,7 +12,7 @@ export const ui = {
   slot: $('messages'), empty: $('empty'), emptyTitle: $('empty-title'), emptyText: $('empty-text'), jump: $('jump'),
   joinForm: $('join-form'), nick: $('nick'), join: $('join'), joinError: $('join-error'),
   sendForm: $('send-form'), text: $('text'), send: $('send'), hint: $('send-hint'),
-  rooms: $('rooms'), roomAdd: $('room-add'), roomForm: $('room-form'), roomName: $('room-name'),
+  rooms: $('rooms'), roomForm: $('room-form'), roomName: $('room-name'),
   roomError: $('room-error'), browse: $('browse'), directory: $('directory'),
   roomHead: $('room-head'), roomTitle: $('room-title'), roomCount: $('room-count'), leave: $('room-leave'),
 };
@@ -52,13 +52,6 @@ export function showJoinForm(message) {
 export function showRoomError(text) {
   ui.roomError.textContent = text;
   ui.roomError.hidden = false;
-}
-
-// Opens or closes the phone's join-a-room panel.
-export function setAdding(open) {
-  ui.app.toggleAttribute('data-adding', open);
-  ui.roomAdd.setAttribute('aria-expanded', String(open));
-  if (open) ui.roomName.focus();
 }
 
 // Puts `room`'s conversation in the slot (or an empty list when null).

@@ -195,11 +195,9 @@ export function ensureScreenshotDir() {
 
 const roomSel = (name) => `[data-testid="rooms"] [data-testid="room"][data-room="${name}"]`;
 
-// Joins the room `name` through the page's form (opening the form first on a
-// phone); resolves once the room is shown and the server has welcomed it.
+// Joins the room `name` through the page's form; resolves once the room is
+// shown and the server has welcomed it.
 export async function joinRoom(page, name) {
-  const add = byId(page, 'room-add');
-  if (await add.isVisible() && !(await byId(page, 'room-name').isVisible())) await add.click();
   await byId(page, 'room-name').fill(name);
   await byId(page, 'room-join').click();
   await waitRoom(page, name);

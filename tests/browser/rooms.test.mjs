@@ -194,7 +194,7 @@ test('a room name with HTML in it is refused before sending and shown only as te
   await ivy.context.close();
 });
 
-test('on a phone: rooms as chips, joined from the + form, switched with a tap; nothing wider than the screen', { timeout: WAIT_MS * 4 }, async () => {
+test('on a phone: rooms as chips, joined by name, switched with a tap; nothing wider than the screen', { timeout: WAIT_MS * 4 }, async () => {
   const shots = ensureScreenshotDir();
   const jo = await person({ viewport: PHONE, touch: true, room: 'phone-main' });
   await join(jo.page, 'jo');
@@ -202,7 +202,6 @@ test('on a phone: rooms as chips, joined from the + form, switched with a tap; n
   await join(kai.page, 'kai');
   await joinRoom(kai.page, 'phone-side');
   await joinRoom(jo.page, 'phone-side');
-  assert.equal(await byId(jo.page, 'room-name').isVisible(), false, 'the join form stays open on a phone');
 
   await showRoom(kai.page, 'phone-main');
   await say(kai.page, 'Lunch at 12:30? 🍜');
