@@ -21,6 +21,10 @@ const s = {
 };
 const rooms = new Rooms();
 const requests = new Requests();
+// Tabs of this browser tell each other which nick they hold: a duplicated tab
+// carries a copy of sessionStorage, and must not fight the original for it.
+const tabs = 'BroadcastChannel' in window ? new BroadcastChannel('chatd.tabs') : null;
+const tabId = Math.random().toString(36).slice(2);
 
 function serverUrl() {
   const meta = document.querySelector('meta[name="chat-server"]');
@@ -421,6 +425,7 @@ ui.joinForm.addEventListener('submit', (ev) => {
   if (s.claimRef) return;
   const nick = ui.nick.value;
   s.wanted = nick;
+  s.nick = null; // the server says how it stores the nick, once welcomed
   s.everJoined = false;
   ui.joinError.hidden = true;
   // The same person back in a new tab finds their rooms again.
@@ -491,6 +496,33 @@ document.addEventListener('visibilitychange', () => {
   document.title = BASE_TITLE;
 });
 
+// Room switching from the keyboard: Alt+Up and Alt+Down.
+document.addEventListener('keydown', (ev) => {
+  if (!ev.altKey || (ev.key !== 'ArrowUp' && ev.key !== 'ArrowDown') || rooms.size < 2) return;
+  ev.preventDefault();
+  const i = rooms.list.indexOf(rooms.current);
+  const next = rooms.list[(i + (ev.key === 'ArrowUp' ? -1 : 1) + rooms.size) % rooms.size];
+  showRoom(next.name);
+});
+
+if (tabs) {
+  tabs.onmessage = (ev) => {
+    const m = ev.data || {};
+    const same = (nick) => typeof nick === 'string' && !!s.nick && nick.toLowerCase() === s.nick.toLowerCase();
+    if (m.type === 'who' && s.claimed && same(m.nick)) tabs.postMessage({ type: 'mine', nick: s.nick, to: m.from });
+    if (m.type === 'mine' && m.to === tabId && same(m.nick) && !s.claimed) {
+      // Another tab holds this nick (we are its duplicate): ask for one of our own.
+      s.wanted = null;
+      s.nick = null;
+      s.everJoined = false;
+      saved.setTabNick(null);
+      ui.nick.value = '';
+      page.showJoinForm(`Another tab is in the chat as ${m.nick}: pick another nickname for this one.`);
+      drawRoom();
+    }
+  };
+}
+
 // ---- start: this tab's nick and rooms if it had them (a reload), else the form
 
 function start() {
@@ -511,6 +543,7 @@ function start() {
   if (tab) {
     page.showChat(s.nick);
     drawRoom();
+    tabs?.postMessage({ type: 'who', nick: tab, from: tabId });
   } else {
     ui.nick.value = saved.lastNick();
     ui.nick.focus();

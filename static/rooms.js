@@ -10,6 +10,7 @@ export const DEFAULT_ROOM = 'general';
 export const ROOM_RULE_TEXT = 'a room name is 1 to 64 characters of a-z, 0-9, - and _';
 const NOTICE = 'The server could not resume this room where you left it: older messages may be missing. ' +
   'Its recent history was loaded afresh.';
+const NOTICE_GAP = 'More was said while you were away than the server replays: older messages may be missing.';
 
 // The entry an event (msg or system) is drawn as, for the person whose nick is `self`.
 export function entryOf(m, self) {
@@ -45,6 +46,7 @@ export class Room {
     this.joinRef = null; // ref of the join on the wire, unanswered
     this.liveFrom = Infinity; // events above this id are live (they change the users list)
     this.catchingUp = false; // a fresh replay (resumed: false) is arriving: not new to the reader
+    this.replayEnd = null; // after resumed: true, the id the replay should reach (the welcome's last_id)
     this.noOlder = false; // the server said there is no older history (`more: false`)
     this.olderRef = null; // ref of the history request on the wire
     this.pending = []; // {text, ref} sent here, oldest first, whose server copy has not come back
@@ -83,6 +85,7 @@ export class Room {
     this.joinRef = null;
     this.liveFrom = Number.isInteger(m.last_id) ? m.last_id : 0;
     this.catchingUp = !resumed;
+    this.replayEnd = resumed ? this.liveFrom : null;
     if (!resumed && askedSince) {
       // Another epoch, or too far behind: what is shown may clash with the new ids.
       this.view.clear();
@@ -105,6 +108,11 @@ export class Room {
     if (numbered && this.view.has(e.id)) return null; // a replay overlapping what is shown
     const live = !numbered || e.id > this.liveFrom;
     if (live) this.catchingUp = false;
+    if (live && this.replayEnd !== null) {
+      // The replay is capped (--max-replay): one that stopped short left a gap.
+      if (this.lastId < this.replayEnd) this.view.setNotice(NOTICE_GAP);
+      this.replayEnd = null;
+    }
     const isNew = !this.catchingUp && (!numbered || e.id > this.lastId);
     if (numbered) {
       this.view.addEvents([e]);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
   startChatd, launchBrowser, openPerson, byId, join, say, waitLast, waitBodies, waitUsers, events, assertIdOrder,
-  joinRoom, waitRoom, roomList, rawClient, waitState, waitUsersAnyOrder, chatdHasDb, WAIT_MS,
+  joinRoom, waitRoom, showRoom, roomList, rawClient, waitState, waitUsersAnyOrder, chatdHasDb, WAIT_MS,
 } from './harness.mjs';
 
 const hasDb = chatdHasDb();
@@ -112,7 +112,7 @@ test('a dropped connection while others send: rejoined with since, no gap and no
   await writer.close();
 });
 
-test('two tabs with different nicks keep their own nick and rooms across reloads', { timeout: WAIT_MS * 4 }, async () => {
+test('two tabs with different nicks keep their own nick and rooms across reloads; a duplicated tab asks for a nick', { timeout: WAIT_MS * 4 }, async () => {
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   context.setDefaultTimeout(WAIT_MS);
   const one = await context.newPage();
@@ -143,6 +143,18 @@ test('two tabs with different nicks keep their own nick and rooms across reloads
   await waitState(three, 'open');
   assert.ok(await byId(three, 'nick').isVisible());
   assert.ok(['tabby', 'tabitha'].includes(await byId(three, 'nick').inputValue()));
+
+  // A duplicated tab carries a copy of its original's sessionStorage: it must ask, not fight for the nick.
+  const dup = await context.newPage();
+  await dup.addInitScript(() => sessionStorage.setItem('chatd.tab-nick', 'tabby'));
+  await dup.goto(`${server.url}#tab-one`);
+  await dup.locator('#join-error').waitFor({ state: 'visible' });
+  assert.ok(await byId(dup, 'nick').isVisible());
+  await join(dup, 'tabby-two');
+  await waitRoom(dup, 'tab-one');
+  assert.equal(await me(one), 'tabby');
+  await showRoom(one, 'tab-one');
+  await waitUsersAnyOrder(one, ['tabby', 'tabby-two']);
   await context.close();
 });
 
