@@ -140,7 +140,7 @@ clean:
 # above, and `fuzz` / `fuzz-replay` reach them through $(FUZZ_NAMES).
 SERVER_FUZZ_WRAPS   := socket setsockopt bind listen getsockname accept4 read write recv send \
                        sendmsg writev shutdown close epoll_create1 epoll_ctl epoll_wait \
-                       signalfd sigprocmask getrlimit clock_gettime
+                       signalfd sigprocmask getrlimit clock_gettime getrandom
 SERVER_FUZZ_LDWRAP  := $(SERVER_FUZZ_WRAPS:%=-Wl,--wrap=%)
 SERVER_FUZZ_HELPERS := fuzz/fake_os.cc fuzz/fake_syscalls.cc fuzz/fuzz_script.cc fuzz/wire_check.cc
 SERVER_FUZZ_OBJS    := $(SERVER_FUZZ_HELPERS:%.cc=$(BUILD)/obj/%.o)

@@ -1,22 +1,29 @@
 // Fuzzes the chat engine as the app drives it: several members on separate
-// sessions send JSON text, join, and disconnect, and every block the engine
-// produces is checked.
+// sessions send JSON text and disconnect; their events are numbered as the
+// local sequencer does, and applied either at once or in batches that are
+// then committed or refused (the store-failure path), and every block the
+// engine produces is checked.
 //
 // Input: steps separated by 0xFF (a byte no UTF-8 text holds, so any JSON
 // stays expressible). A step's first byte is its control: member = c & 3;
-// op = (c >> 2) & 7: 6 disconnects the member (its slot then starts a fresh
-// session), 7 advances the monotonic clock by a second, anything else sends
-// the rest of the step as one text message.
+// op = (c >> 2) & 7: 4 refuses the pending batch (drop), 5 toggles batching
+// (off: each event is applied at once), 6 disconnects the member (its slot
+// then starts a fresh session), 7 advances the monotonic clock by a second,
+// anything else sends the rest of the step as one text message.
 //
 // Invariants: every reply and event is one whole unmasked text frame holding
-// valid UTF-8 that is one JSON object; an error reply comes alone; event ids
-// are consecutive from 1; a session is joined exactly when its member is in
-// the room; a leave comes exactly for a joined member.
+// valid UTF-8 that is one JSON object; an error reply comes with no event;
+// each room's event ids are consecutive from 1; a welcome's users are the
+// room's members and its last_id the join's id - 1, its replay consecutive
+// ids ending there; once nothing is pending, a room's local members are
+// exactly the sessions that list it.
 #include <simdjson.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -54,63 +61,147 @@ std::string_view field(simdjson::dom::object obj, const char* key) {
   return s;
 }
 
-struct Harness {
-  ChatEngine engine{ChatLimits{.rate_per_sec = 2, .burst = 3, .max_message = 4096}};
-  Session sessions[kMembers];
-  uint64_t last_id = 0;
-  int64_t wall = 1764100000000, mono = 0;
+uint64_t id_of(simdjson::dom::object obj) {
+  uint64_t id = 0;
+  CHECK(obj["id"].get(id) == simdjson::SUCCESS);
+  return id;
+}
 
-  void check_event(const BlockRef& b) {
+// A proposal kept past the parser's next call, as the app's batch keeps it.
+struct Pending {
+  NumberedEvent event;
+  std::string nick, text, epoch, ref;
+};
+
+struct Harness {
+  ChatEngine engine{ChatLimits{.rate_per_sec = 2,
+                               .burst = 3,
+                               .max_message = 4096,
+                               .max_rooms_per_conn = 3,
+                               .max_rooms = 6,
+                               .max_replay = 5,
+                               .history_memory = 2048}};
+  Session sessions[kMembers];
+  // A member id is its slot and the slot's generation, as the app's are: a
+  // slot whose session ended is a new member.
+  uint64_t generation[kMembers] = {};
+  MemberId member_id(MemberId m) const { return m | generation[m] << 8; }
+  // The session of member id, or null when that connection is gone.
+  Session* session_of(MemberId id) {
+    MemberId m = id & 0xff;
+    return m < kMembers && member_id(m) == id ? &sessions[m] : nullptr;
+  }
+  std::map<std::string, uint64_t> last_ids;  // per room, as seen in events
+  std::vector<Pending> pending;
+  bool batching = false;
+  int64_t mono = 0, wall = 1764100000000;
+
+  void check_event(const BlockRef& b, const Room& room, uint64_t id) {
     auto obj = frame_object(b);
     std::string_view type = field(obj, "type");
     CHECK(type == "system" || type == "msg");
-    uint64_t id = 0;
-    CHECK(obj["id"].get(id) == simdjson::SUCCESS);
-    CHECK(id == last_id + 1);
-    last_id = id;
+    CHECK(field(obj, "room") == room.name());
+    CHECK(id_of(obj) == id);
+    uint64_t& last = last_ids[std::string(room.name())];
+    // A room forgotten (at rest, evicted) starts again from 1 with a new epoch.
+    CHECK(id == last + 1 || id == 1);
+    last = id;
   }
 
-  void check_room() {
-    size_t joined = 0;
-    for (MemberId m = 0; m < kMembers; ++m) {
-      CHECK(sessions[m].joined == (engine.room().find(m) != nullptr));
-      joined += sessions[m].joined;
+  void apply(Pending& p) {
+    NumberedEvent& e = p.event;
+    e.nick = p.nick;
+    e.text = p.text;
+    e.ask.epoch = p.epoch;
+    e.ask.ref = p.ref;
+    Applied a = engine.apply(e, mono);
+    check_event(a.event, *e.room, e.id);
+    if (a.welcome) {
+      auto obj = frame_object(a.welcome);
+      CHECK(field(obj, "type") == "welcome");
+      simdjson::dom::array users;
+      CHECK(obj["users"].get(users) == simdjson::SUCCESS);
+      CHECK(users.size() == e.room->size());
+      uint64_t last = e.id - 1;  // a version 1 welcome does not say
+      if (!e.ask.v1) CHECK(obj["last_id"].get(last) == simdjson::SUCCESS);
+      CHECK(last + 1 == e.id);
+      uint64_t expect = last + 1 - a.replay.size();
+      for (const BlockRef& r : a.replay) CHECK(id_of(frame_object(r)) == expect++);
     }
-    CHECK(engine.room().size() == joined);
+  }
+
+  void propose(const Proposal& p) {
+    Pending q;
+    q.event = {p.room, p.kind, ++p.room->sequenced_id, wall, p.member, {}, {}, p.ask};
+    q.nick = p.nick;
+    q.text = p.text;
+    q.epoch = p.ask.epoch;
+    q.ref = p.ask.ref;
+    pending.push_back(std::move(q));
+    if (!batching) commit();
+  }
+
+  void commit() {
+    for (Pending& p : pending) apply(p);
+    pending.clear();
+  }
+
+  void refuse() {
+    for (Pending& p : pending) {
+      const NumberedEvent& e = p.event;
+      Proposal prop{e.room, e.kind, e.member, p.nick, p.text, e.ask};
+      Session* s = session_of(e.member);
+      // A leave is owed anyway: the app numbers it again later.
+      if (e.kind == EventKind::leave && !(s && s->p)) {
+        e.room->sequenced_id = e.room->last_id();
+        Pending again = std::move(p);
+        again.event.id = ++again.event.room->sequenced_id;
+        apply(again);
+        continue;
+      }
+      engine.drop(prop, s);
+    }
+    pending.clear();
   }
 
   void text(MemberId m, const uint8_t* data, size_t len) {
     // The app's contract: kJsonPadding readable bytes after the message.
     std::vector<uint8_t> buf(data, data + len);
     buf.resize(len + kJsonPadding, '}');
-    bool was_joined = sessions[m].joined;
-    auto out = engine.on_text(sessions[m], m, buf.data(), len, wall, mono);
-    CHECK(out.reply || out.broadcast);
+    Outcome out = engine.on_text(sessions[m], member_id(m), buf.data(), len, mono);
+    CHECK(out.reply || out.has_event);
     if (out.reply) {
-      auto obj = frame_object(out.reply);
-      std::string_view type = field(obj, "type");
-      if (type == "error") {
-        CHECK(!out.broadcast);
-        CHECK(sessions[m].joined == was_joined);
-      } else {
-        CHECK(type == "welcome");
-        CHECK(!was_joined && sessions[m].joined);
-        simdjson::dom::array users;
-        CHECK(obj["users"].get(users) == simdjson::SUCCESS);
-        CHECK(users.size() == engine.room().size());
-        CHECK(field(obj, "nick") == engine.room().members().back().nick);
-        CHECK(out.broadcast);
-      }
+      std::string_view type = field(frame_object(out.reply), "type");
+      CHECK(type == "error" || type == "history" || type == "rooms");
+      if (type == "error") CHECK(!out.has_event);
     }
-    if (out.broadcast) check_event(out.broadcast);
+    if (out.has_event) propose(out.event);
   }
 
   void disconnect(MemberId m) {
-    bool was_joined = sessions[m].joined;
-    BlockRef leave = engine.on_disconnect(sessions[m], m, wall);
-    CHECK(bool(leave) == was_joined);
-    if (leave) check_event(leave);
+    size_t rooms = sessions[m].p ? sessions[m].p->rooms.size() : 0;
+    std::vector<Proposal> leaves;
+    engine.on_disconnect(sessions[m], member_id(m), leaves);
+    CHECK(leaves.size() == rooms);
+    for (const Proposal& p : leaves) {
+      CHECK(p.kind == EventKind::leave);
+      propose(p);
+    }
+    // The app copies the proposals' views before the session goes.
     sessions[m] = Session{};
+    ++generation[m];
+  }
+
+  void check_rooms() {
+    if (!pending.empty()) return;
+    for (MemberId m = 0; m < kMembers; ++m) {
+      if (!sessions[m].p) continue;
+      for (Room* r : sessions[m].p->rooms) {
+        bool found = false;
+        for (const Member& mem : r->members()) found |= mem.id == member_id(m);
+        CHECK(found);
+      }
+    }
   }
 };
 
@@ -126,6 +217,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       uint8_t c = data[pos];
       MemberId m = c & 3;
       switch ((c >> 2) & 7) {
+        case 4:
+          h.refuse();
+          break;
+        case 5:
+          h.commit();
+          h.batching = !h.batching;
+          break;
         case 6:
           h.disconnect(m);
           break;
@@ -138,10 +236,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     h.wall += 1;
     h.mono += 1;
-    h.check_room();
+    h.check_rooms();
     pos = end + 1;
   }
+  h.commit();
   for (MemberId m = 0; m < kMembers; ++m) h.disconnect(m);
-  CHECK(h.engine.room().size() == 0);
+  h.commit();
+  CHECK(h.engine.occupied_rooms() == 0);
+  CHECK(h.engine.participants() == 0);
   return 0;
 }

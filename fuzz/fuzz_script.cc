@@ -151,6 +151,33 @@ std::string chat_json(bool join, std::string_view text, bool raw) {
   return j + "\"}";
 }
 
+// A protocol v2 request built from `flags`: its type, its room among a few,
+// and the fields that go with it; `text` is the nick or the message.
+std::string v2_json(uint8_t flags, std::string_view text) {
+  static const char* const kRoomNames[] = {"general", "a", "b", "BAD"};
+  std::string room = std::string(",\"room\":\"") + kRoomNames[(flags >> 6) & 3] + "\"";
+  std::string t;
+  for (char c : text) {
+    if (c == '"' || c == '\\') t += '\\';
+    t += c;
+  }
+  switch ((flags >> 4) % 5) {
+    case 0:
+      return "{\"type\":\"join\",\"nick\":\"" + t + "\"" + room + ",\"history\":3}";
+    case 1:
+      return "{\"type\":\"join\"" + room + ",\"since\":" + std::to_string(flags & 7) +
+             ",\"epoch\":\"" + t + "\",\"ref\":\"r\"}";
+    case 2:
+      return "{\"type\":\"msg\"" + room + ",\"msg\":\"" + t + "\"}";
+    case 3:
+      return (flags & 1) ? "{\"type\":\"leave\"" + room + "}"
+                         : "{\"type\":\"history\"" + room +
+                               ",\"before\":" + std::to_string(flags & 7) + ",\"limit\":2}";
+    default:
+      return "{\"type\":\"rooms\",\"ref\":\"" + t + "\"}";
+  }
+}
+
 }  // namespace
 
 std::string_view Script::take(size_t n) {
@@ -193,6 +220,10 @@ void play_op(Script& s, World& w, int timeout_ms) {
       Socket* p = peer(w, s.byte());
       uint8_t flags = s.byte();
       std::string text(s.take(s.byte()));
+      if (flags & 0x08) {  // protocol v2: rooms, replay, history
+        send(p, frame(1, v2_json(flags, text), true, 0, true, flags));
+        break;
+      }
       if (flags & 0x04) text = std::string(size_t(flags) * 40, 'x') + text;
       send(p, frame(1, chat_json(flags & 1, text, flags & 2), true, 0, true, flags));
       break;

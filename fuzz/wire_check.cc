@@ -59,23 +59,31 @@ size_t skip_http(std::string_view out) {
   return std::string_view::npos;
 }
 
-void check_text(std::string_view payload, EventLog& log, uint64_t& last_id) {
+using LastIds = std::unordered_map<std::string, uint64_t>;
+
+void check_text(std::string_view payload, EventLog& log, LastIds& last_ids) {
   static simdjson::dom::parser parser;
   WIRE_CHECK(utf8_valid(payload));
   simdjson::dom::object obj;
   WIRE_CHECK(parser.parse(payload.data(), payload.size()).get(obj) == simdjson::SUCCESS);
-  std::string_view type;
+  std::string_view type, room = "general";
   WIRE_CHECK(obj["type"].get(type) == simdjson::SUCCESS);
-  if (type == "welcome" || type == "error") {
+  if (type == "welcome" || type == "error" || type == "history" || type == "rooms") {
     WIRE_CHECK(obj["id"].error() == simdjson::NO_SUCH_FIELD);
+    if (type == "welcome" && obj["room"].get(room) == simdjson::SUCCESS) {
+      last_ids[std::string(room)] = 0;
+    }
     return;
   }
   WIRE_CHECK(type == "system" || type == "msg");
+  WIRE_CHECK(obj["room"].get(room) == simdjson::SUCCESS);
   uint64_t id = 0;
   WIRE_CHECK(obj["id"].get(id) == simdjson::SUCCESS);
-  WIRE_CHECK(last_id == 0 || id == last_id + 1);
-  last_id = id;
-  auto [it, fresh] = log.by_id.try_emplace(id, payload);
+  uint64_t& last = last_ids[std::string(room)];
+  WIRE_CHECK(last == 0 || id == last + 1);
+  last = id;
+  auto [it, fresh] =
+      log.by_room_id.try_emplace(std::string(room) + "/" + std::to_string(id), payload);
   WIRE_CHECK(fresh || it->second == payload);
 }
 
@@ -84,7 +92,7 @@ void check_text(std::string_view payload, EventLog& log, uint64_t& last_id) {
 void check_output(const std::string& out, EventLog& log) {
   size_t pos = skip_http(out);
   if (pos == std::string_view::npos) return;
-  uint64_t last_id = 0;
+  LastIds last_ids;
   bool closed = false;
   const auto* bytes = reinterpret_cast<const uint8_t*>(out.data());
   while (pos < out.size()) {
@@ -98,7 +106,7 @@ void check_output(const std::string& out, EventLog& log) {
     std::string_view payload(out.data() + pos + h.header_len, size_t(h.payload_len));
     switch (h.opcode) {
       case Opcode::text:
-        check_text(payload, log, last_id);
+        check_text(payload, log, last_ids);
         break;
       case Opcode::ping:
         WIRE_CHECK(payload.empty());

@@ -8,16 +8,18 @@
 
 namespace fuzz {
 
-// Events seen across all connections: the same id must carry the same bytes
-// everywhere (one server-wide counter, one shared block per event).
+// Events seen across all connections: the same room and id must carry the
+// same bytes everywhere (one counter per room, one shared block per event).
 struct EventLog {
-  std::unordered_map<uint64_t, std::string> by_id;
+  std::unordered_map<std::string, std::string> by_room_id;  // "room/id" -> payload
 };
 
 // Checks one connection's output and aborts on a violation: it is a sequence
 // of HTTP/1.1 responses, and after a 101 only valid server frames (unmasked,
 // FIN, no RSV bits, text/ping/pong/close) where every text frame is one UTF-8
-// JSON object, event ids rise by one, and nothing follows a close frame. A
+// JSON object, each room's event ids rise by one from the connection's first
+// event of that room (a welcome starts the room afresh: its replay may hold
+// older ids), and nothing follows a close frame. A
 // truncated tail (the connection died mid-write) is accepted.
 void check_output(const std::string& out, EventLog& log);
 

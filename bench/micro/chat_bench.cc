@@ -1,6 +1,8 @@
 // The per-message hot path in the chat layer: parse the client's JSON with
 // the one reused simdjson parser, encode the event once into a framed block,
-// and both together through the engine.
+// and both together through the engine; and what a resuming joiner costs:
+// its replay hands out the ring's blocks, so a replayed event is a reference,
+// not an encode (BM_ReplayFromRing against BM_EncodeReplay).
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -52,7 +54,7 @@ void BM_EncodeMsg(benchmark::State& state) {
   const std::string text(size_t(state.range(0)), 'x');
   uint64_t id = 1;
   for (auto _ : state) {
-    BlockRef b = encode_msg("alice", text, id++, 1764100000456);
+    BlockRef b = encode_msg("general", "alice", text, id++, 1764100000456);
     benchmark::DoNotOptimize(b.get());
   }
 }
@@ -61,30 +63,104 @@ BENCHMARK(BM_EncodeMsg)->Arg(32)->Arg(1024);
 void BM_EncodeEvent(benchmark::State& state) {
   uint64_t id = 1;
   for (auto _ : state) {
-    BlockRef b = encode_event(Event{EventKind::msg, id++, 1764100000456, "alice", "hello, world"});
+    BlockRef b =
+        encode_event("general", EventKind::msg, id++, 1764100000456, "alice", "hello, world");
     benchmark::DoNotOptimize(b.get());
   }
 }
 BENCHMARK(BM_EncodeEvent);
 
-// One msg through the engine: parse, rules, id, encode; rate limit off.
+// A text message in a padded buffer, as the WebSocket reader hands it over.
+std::vector<uint8_t> padded(std::string_view json) {
+  std::vector<uint8_t> buf(json.size() + kJsonPadding, 0);
+  std::memcpy(buf.data(), json.data(), json.size());
+  return buf;
+}
+
+// Plays the app: numbers a proposal as the local sequencer does and applies it.
+Applied number_and_apply(ChatEngine& engine, const Proposal& p, int64_t ts) {
+  NumberedEvent e{p.room, p.kind, ++p.room->sequenced_id, ts, p.member, p.nick, p.text, p.ask};
+  return engine.apply(e, 0);
+}
+
+Applied send(ChatEngine& engine, Session& s, MemberId id, std::string_view json) {
+  std::vector<uint8_t> buf = padded(json);
+  Outcome o = engine.on_text(s, id, buf.data(), json.size(), 0);
+  if (!o.has_event) return {};
+  return number_and_apply(engine, o.event, 1764100000456);
+}
+
+// One msg through the engine: parse, rules, numbering, apply (the room's one
+// encode and its ring); rate limit off.
 void BM_EngineMsg(benchmark::State& state) {
   ChatLimits limits;
   limits.rate_per_sec = 0;
   ChatEngine engine(limits);
   Session s;
+  send(engine, s, 1, R"({"type":"join","room":"dev","nick":"alice"})");
   size_t jlen = 0;
-  std::vector<uint8_t> join(64 + kJsonPadding, 0);
-  const char join_json[] = "{\"type\":\"join\",\"nick\":\"alice\"}";
-  std::memcpy(join.data(), join_json, sizeof join_json - 1);
-  engine.on_text(s, 1, join.data(), sizeof join_json - 1, 0, 0);
   std::vector<uint8_t> buf = padded_msg(size_t(state.range(0)), jlen);
   for (auto _ : state) {
-    ChatEngine::Outcome o = engine.on_text(s, 1, buf.data(), jlen, 1764100000456, 0);
-    benchmark::DoNotOptimize(o.broadcast.get());
+    Outcome o = engine.on_text(s, 1, buf.data(), jlen, 0);
+    Applied a = number_and_apply(engine, o.event, 1764100000456);
+    benchmark::DoNotOptimize(a.event.get());
   }
 }
 BENCHMARK(BM_EngineMsg)->Arg(32)->Arg(1024);
+
+// A join that resumes after missing N events: welcome, then the N events from
+// the ring (references to the blocks first sent), then its join event.
+void BM_ReplayFromRing(benchmark::State& state) {
+  const size_t missed = size_t(state.range(0));
+  ChatLimits limits;
+  limits.rate_per_sec = 0;
+  ChatEngine engine(limits);
+  Session talker;
+  send(engine, talker, 1, R"({"type":"join","room":"dev","nick":"alice"})");
+  Room* room = engine.find_room("dev");
+  std::string epoch(room->epoch());
+  uint64_t since = room->last_id();
+  for (size_t i = 0; i < missed; ++i) {
+    send(engine, talker, 1,
+         R"({"type":"msg","room":"dev","msg":"a message of about forty bytes"})");
+  }
+  std::string join = R"({"type":"join","room":"dev","nick":"bob","since":)" +
+                     std::to_string(since) + R"(,"epoch":")" + epoch + R"("})";
+  MemberId bob = 2;
+  for (auto _ : state) {
+    Session s;
+    Applied a = send(engine, s, bob, join);
+    if (a.replay.size() != missed) state.SkipWithError("not resumed");
+    benchmark::DoNotOptimize(a.replay.data());
+    std::vector<Proposal> leaves;
+    engine.on_disconnect(s, bob, leaves);
+    for (const Proposal& p : leaves) number_and_apply(engine, p, 1764100000456);
+    // The join and leave just added move the resume point on.
+    since = room->last_id();
+    state.PauseTiming();
+    join = R"({"type":"join","room":"dev","nick":"bob","since":)" + std::to_string(since - missed) +
+           R"(,"epoch":")" + epoch + R"("})";
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * int64_t(missed));
+}
+BENCHMARK(BM_ReplayFromRing)->Arg(100);
+
+// What the same replay would cost if each event were encoded again.
+void BM_EncodeReplay(benchmark::State& state) {
+  const size_t missed = size_t(state.range(0));
+  std::vector<BlockRef> out;
+  for (auto _ : state) {
+    out.clear();
+    for (size_t i = 0; i < missed; ++i) {
+      out.push_back(encode_event("dev", EventKind::msg, i + 1, 1764100000456, "alice",
+                                 "a message of about forty bytes"));
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * int64_t(missed));
+}
+BENCHMARK(BM_EncodeReplay)->Arg(100);
 
 }  // namespace
 }  // namespace chatd

@@ -14,7 +14,7 @@ namespace {
 void BM_FanoutPush(benchmark::State& state) {
   const size_t members = size_t(state.range(0));
   std::vector<OutputQueue> queues(members);
-  BlockRef event = encode_msg("alice", "hello, world", 42, 1764100000456);
+  BlockRef event = encode_msg("general", "alice", "hello, world", 42, 1764100000456);
   for (auto _ : state) {
     for (OutputQueue& q : queues) q.push(event);
     for (OutputQueue& q : queues) q.clear();
@@ -28,7 +28,7 @@ BENCHMARK(BM_FanoutPush)->Arg(1000);
 void BM_FanoutPushBurst(benchmark::State& state) {
   const size_t members = 1000, burst = size_t(state.range(0));
   std::vector<OutputQueue> queues(members);
-  BlockRef event = encode_msg("alice", "hello, world", 42, 1764100000456);
+  BlockRef event = encode_msg("general", "alice", "hello, world", 42, 1764100000456);
   for (auto _ : state) {
     for (size_t e = 0; e < burst; ++e)
       for (OutputQueue& q : queues) q.push(event);

@@ -67,6 +67,14 @@ constexpr Option kOptions[] = {
      "close a connection whose request head is unfinished", CHATD_FIELD(head_timeout_s, uint32_t)},
     {"shutdown-grace", "CHATD_SHUTDOWN_GRACE", "MS", Kind::number, 0, kMaxShutdownGraceMs,
      "on SIGTERM/SIGINT, ms to flush close frames", CHATD_FIELD(shutdown_grace_ms, uint32_t)},
+    {"max-rooms-per-conn", "CHATD_MAX_ROOMS_PER_CONN", "N", Kind::number, 1, kMaxRoomsPerConn,
+     "rooms one connection may be in", CHATD_FIELD(max_rooms_per_conn, uint32_t)},
+    {"max-rooms", "CHATD_MAX_ROOMS", "N", Kind::number, 1, kMaxRooms,
+     "rooms with members on this node", CHATD_FIELD(max_rooms, uint32_t)},
+    {"max-replay", "CHATD_MAX_REPLAY", "N", Kind::number, 0, kMaxReplay,
+     "events replayed to a client resuming with since", CHATD_FIELD(max_replay, uint32_t)},
+    {"history-memory", "CHATD_HISTORY_MEMORY", "BYTES", Kind::bytes, kMinMessage, kMaxBacklog,
+     "recent events kept in memory per room (the ring)", CHATD_FIELD(history_memory, size_t)},
 };
 #undef CHATD_FIELD
 constexpr size_t kOptionCount = std::size(kOptions);

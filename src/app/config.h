@@ -28,6 +28,9 @@ inline constexpr uint64_t kMaxConn = 1'000'000;                  // far above an
 inline constexpr uint64_t kMaxSeconds = 24 * 3600;               // timeouts and intervals
 inline constexpr uint64_t kMaxShutdownGraceMs = 10 * 60 * 1000;  // 10 min
 inline constexpr size_t kMaxHostLength = 253;                    // a DNS name's limit
+inline constexpr uint64_t kMaxRoomsPerConn = 1024;
+inline constexpr uint64_t kMaxRooms = 1'000'000;
+inline constexpr uint64_t kMaxReplay = 100'000;
 }  // namespace config_limits
 
 struct Config {
@@ -49,6 +52,12 @@ struct Config {
   uint32_t idle_timeout_s = 60;       // close one silent this long (> ping interval)
   uint32_t head_timeout_s = 10;       // close one whose HTTP request head is unfinished
   uint32_t shutdown_grace_ms = 3000;  // after SIGTERM: time for close frames to flush
+  uint32_t max_rooms_per_conn = 32;   // rooms one connection may be in (room_limit)
+  uint32_t max_rooms = 10000;         // rooms with members on this node (room_limit)
+  uint32_t max_replay = 1000;         // events replayed to a join with since
+  // Bytes of recent events each room keeps in memory, as the frames first
+  // sent (also capped at max(max_replay, 200) events).
+  size_t history_memory = 256 * 1024;
 };
 
 enum class ConfigAction { run, help, version, error };

@@ -34,7 +34,10 @@ struct Connection {
   bool shut_wr = false;         // our FIN is sent (closing phase)
   bool close_received = false;  // the peer's close frame arrived: the handshake is complete
   bool awaiting_close = false;  // we sent a close frame first: the peer's reply ends it
-  uint32_t interest = 0;        // the epoll mask currently registered
+  // Entries of the turn's batch caused by or addressed to this connection:
+  // while above 0, its replies join the batch so they keep their order.
+  uint32_t batched = 0;
+  uint32_t interest = 0;  // the epoll mask currently registered
   // Unsent bytes of HTTP output (the 101 and any response before it) ahead
   // of the frames: a slow consumer's backlog is dropped only behind them.
   size_t http_unsent = 0;

@@ -25,7 +25,18 @@ std::string render_metrics(const Metrics& m) {
   add(out, "connections_refused_total", "counter",
       "Connections closed at once for --max-conn or --max-conn-per-ip.", m.connections_refused);
   add(out, "websockets_open", "gauge", "Connections in the WebSocket phase.", m.websockets_open);
-  add(out, "joined_users", "gauge", "Users joined to the room.", m.joined_users);
+  add(out, "joined_users", "gauge", "Connections with a nick (in at least one room, or were).",
+      m.joined_users);
+  add(out, "rooms", "gauge", "Rooms in memory, with members or at rest.", m.rooms);
+  add(out, "rooms_occupied", "gauge", "Rooms with members.", m.rooms_occupied);
+  add(out, "room_members", "gauge", "Members of all rooms together.", m.memberships);
+  add(out, "replayed_events_total", "counter", "Events sent to joiners as their replay.",
+      m.replayed_events);
+  add(out, "history_requests_total", "counter", "history requests answered.", m.history_requests);
+  add(out, "unavailable_total", "counter", "Requests answered unavailable (store refused).",
+      m.unavailable);
+  add(out, "store_errors_total", "counter", "Commits the store refused.", m.store_errors);
+  add(out, "store_up", "gauge", "1 when the last commit succeeded.", m.store_ok ? 1 : 0);
   add(out, "messages_in_total", "counter", "WebSocket text messages received.", m.messages_in);
   add(out, "events_out_total", "counter", "Events delivered, one per event per recipient.",
       m.events_out);

@@ -21,6 +21,14 @@ struct Metrics {
   uint64_t rejected_handshakes = 0;
   uint64_t http_requests = 0;
   uint64_t protocol_errors = 0;  // connections failed with 1002/1003/1007/1009
+  uint64_t rooms = 0;            // rooms in memory, with members or at rest
+  uint64_t rooms_occupied = 0;   // rooms some connection is in
+  uint64_t memberships = 0;      // members of all rooms together
+  uint64_t replayed_events = 0;  // events sent as a joiner's replay
+  uint64_t history_requests = 0;
+  uint64_t unavailable = 0;   // requests answered `unavailable` (the store refused)
+  uint64_t store_errors = 0;  // failed commits
+  bool store_ok = true;       // the last commit succeeded
 };
 
 // Renders the counters in the Prometheus text exposition format, version 0.0.4.

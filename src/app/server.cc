@@ -4,6 +4,7 @@
 
 #include <malloc.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,11 +17,33 @@
 #include "base/sys.h"
 #include "http/response.h"
 #include "net/socket.h"
+#include "store/memory_store.h"
 #include "ws/encoder.h"
 
 namespace chatd {
 
 namespace {
+
+// New epochs must differ from every earlier run's: seeded from the kernel.
+uint64_t random_seed() {
+  uint64_t seed = 0;
+  if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
+    seed = uint64_t(wall_ms()) ^ uint64_t(getpid());
+  return seed;
+}
+
+ChatLimits chat_limits(const Config& c) {
+  ChatLimits l;
+  l.rate_per_sec = c.rate;
+  l.burst = c.burst;
+  l.max_message = c.max_message;
+  l.max_rooms_per_conn = c.max_rooms_per_conn;
+  l.max_rooms = c.max_rooms;
+  l.max_replay = c.max_replay;
+  l.history_memory = c.history_memory;
+  l.epoch_seed = random_seed();
+  return l;
+}
 
 constexpr uint64_t kListenerToken = ~uint64_t{0};
 constexpr uint64_t kSignalToken = ~uint64_t{0} - 1;
@@ -33,6 +56,8 @@ constexpr int kAcceptBatch = 128;
 constexpr int64_t kAcceptPauseMs = 100;
 // How long a closing connection may take to read our last bytes.
 constexpr int64_t kClosingLingerMs = 5000;
+// While the store refuses writes, how often the loop tries again.
+constexpr int64_t kStoreRetryMs = 100;
 // How long the loop must be idle after activity before the heap is trimmed.
 constexpr int kTrimAfterQuietMs = 1000;
 
@@ -46,7 +71,9 @@ Server::Server(const Config& config)
     : config_(config),
       timeouts_({int64_t(config.head_timeout_s) * 1000, int64_t(config.ping_interval_s) * 1000,
                  int64_t(config.idle_timeout_s - config.ping_interval_s) * 1000, kClosingLingerMs}),
-      engine_(ChatLimits{config.rate, config.burst, config.max_message}) {
+      store_(std::make_unique<MemoryStore>()),
+      history_(store_.get()),
+      engine_(chat_limits(config), &history_, store_->durable()) {
   reader_limits_.max_message = config.max_message;
   ping_frame_ = make_frame(Opcode::ping, {});
 }
@@ -103,7 +130,7 @@ int Server::run() {
     int64_t now = mono_ms();
     run_timeouts(now);
     free_queued();
-    settle_overflows();  // leave events from timeouts and frees can overflow others
+    finish_turn();  // commit, then deliver: nothing is sent before it is stored
     flush_dirty();
     if (stopping_ && (metrics_.connections_open == 0 || now >= stop_deadline_)) break;
     int timeout = dirty_.empty() ? wait_timeout(now) : 0;
@@ -122,7 +149,6 @@ int Server::run() {
     }
     if (n > 0) heap_settling_ = true;
     for (int i = 0; i < n; ++i) dispatch(events[size_t(i)]);
-    settle_overflows();
   }
   log_line("stopped (%llu connections left)", (unsigned long long)metrics_.connections_open);
   return 0;
@@ -241,14 +267,13 @@ void Server::begin_shutdown() {
         schedule_free(c);
       }
     } else if (c.phase == Phase::websocket) {
-      if (c.session.joined) engine_.on_disconnect(c.session, uint32_t(c.fd), wall_ms());
-      enqueue(c, going_away);
+      end_chat(c);  // stored, not sent: see deliver()
+      send_direct(c, going_away);
       c.phase = Phase::closing;
       --metrics_.websockets_open;
       timeouts_.arm(uint32_t(c.fd), kClosingLane, now);
     }
   }
-  metrics_.joined_users = engine_.room().size();
 }
 
 void Server::run_timeouts(int64_t now) {
@@ -285,6 +310,8 @@ int Server::wait_timeout(int64_t now) const {
     if (t < 0 || d < t) t = int(d);
   };
   if (accept_resume_ >= 0) earlier(accept_resume_);
+  // Events the store refused wait for it to accept writes again.
+  if (!batch_.empty() || !retry_leaves_.empty()) earlier(now + kStoreRetryMs);
   if (stopping_) earlier(stop_deadline_);
   return t;
 }
@@ -303,7 +330,7 @@ void Server::free_queued() {
 }
 
 void Server::free_connection(Connection& c) {
-  if (c.phase == Phase::websocket) leave_room(c), --metrics_.websockets_open;
+  if (c.phase == Phase::websocket) end_chat(c), --metrics_.websockets_open;
   auto it = per_ip_.find(ip_key_hash(c.ip));
   if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
   timeouts_.disarm(uint32_t(c.fd));

@@ -1,12 +1,16 @@
-// Server: owns the event loop, the listener, the connection table and the
-// chat engine, and moves bytes between them. The path of one chat message:
+// Server: owns the event loop, the listener, the connection table, the chat
+// engine and the event store, and moves bytes between them. The path of one
+// chat message:
 //
 //   on_readable -> read into the connection's ring -> handle_websocket:
-//   WsReader::next yields the text in place -> ChatEngine::on_text returns
-//   one framed event block -> deliver(): one reference pushed to every
-//   member's OutputQueue, the member marked dirty -> flush_dirty() before
-//   epoll_wait: one writev per dirty connection; EPOLLOUT only after a short
-//   write; a queue over --max-backlog is closed with 1008 after the fan-out.
+//   WsReader::next yields the text in place -> ChatEngine::on_text checks it
+//   and proposes an event -> submit(): numbered (sequencer), appended to the
+//   store's batch and to the turn's batch -> finish_turn(), before the flush:
+//   the store commits the turn, then each event is applied to its room
+//   (ChatEngine::apply encodes it once into one framed block) and fanned out:
+//   one reference pushed to every member's OutputQueue -> flush_dirty():
+//   one writev per dirty connection; EPOLLOUT only after a short write; a
+//   queue over --max-backlog is closed with 1008 after the fan-out.
 #pragma once
 
 #include <sys/epoll.h>
@@ -20,6 +24,9 @@
 #include "app/config.h"
 #include "app/connection.h"
 #include "app/metrics.h"
+#include "app/sequencer.h"
+#include "app/store_history.h"
+#include "app/turn_batch.h"
 #include "base/fd.h"
 #include "chat/engine.h"
 #include "http/handshake.h"
@@ -27,6 +34,7 @@
 #include "net/event_loop.h"
 #include "net/input_ring.h"
 #include "net/timeouts.h"
+#include "store/event_store.h"
 #include "ws/reader.h"
 
 namespace chatd {
@@ -79,14 +87,24 @@ class Server {
   void upgrade(Connection& c, const Request& req);
   void close_after_response(Connection& c);
 
-  // server_ws.cc: frames in, chat, fan-out, closing.
+  // server_ws.cc: frames in, closing.
   void handle_websocket(Connection& c);
-  void deliver(Connection& sender, Outcome&& outcome);
-  void broadcast(const BlockRef& event);
-  void settle_overflows();
-  void leave_room(Connection& c);
   void close_websocket(Connection& c, uint16_t code, std::string_view reason);
   void read_close_reply(Connection& c);
+
+  // server_chat.cc: chat requests, numbering, the turn's commit, fan-out.
+  void handle_text(Connection& c, const uint8_t* data, size_t len);
+  void submit(const Proposal& p, Connection* origin);
+  void send_direct(Connection& c, BlockRef frame);
+  void end_chat(Connection& c);
+  void finish_turn();
+  void commit_turn();
+  void deliver(const TurnBatch::Item& item, bool stored);
+  void fan_out(const Room& room, const BlockRef& event);
+  void settle_overflows();
+  Connection* target(TurnBatch::Target t);
+  TurnBatch::Target target_of(const Connection& c) const { return {uint32_t(c.fd), c.generation}; }
+  void update_chat_gauges();
 
   Connection& slot(uint32_t fd) { return conns_[fd]; }
   uint64_t token_of(const Connection& c) const {
@@ -107,7 +125,16 @@ class Server {
   std::vector<Connection> conns_;  // indexed by fd
   Timeouts timeouts_;
   InputPool input_pool_;
+  std::unique_ptr<EventStore> store_;
+  StoreHistory history_;
   ChatEngine engine_;
+  LocalSequencer sequencer_;
+  TurnBatch batch_;
+  std::vector<Proposal> leaving_;  // scratch for end_chat
+  // Leave events of connections already gone whose commit failed: numbered
+  // again at the next turn, so every member still leaves exactly once.
+  std::vector<std::pair<Room*, Member>> retry_leaves_;
+  bool store_ok_ = true;  // the last commit succeeded (/healthz)
   Metrics metrics_;
   std::unordered_map<uint64_t, uint32_t> per_ip_;  // ip_key_hash -> open connections
 

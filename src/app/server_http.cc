@@ -31,10 +31,15 @@ void Server::handle_http(Connection& c) {
         c.in.consume(r.head_len);  // the bytes behind it are the first frames
         return;
       case RouteKind::healthz:
-        enqueue(c, make_response(200, "text/plain; charset=utf-8", "ok", head_only, keep));
+        if (store_ok_) {
+          enqueue(c, make_response(200, "text/plain; charset=utf-8", "ok", head_only, keep));
+        } else {
+          enqueue(c, make_response(503, "text/plain; charset=utf-8", "store unavailable\n",
+                                   head_only, keep));
+        }
         break;
       case RouteKind::metrics:
-        metrics_.joined_users = engine_.room().size();
+        update_chat_gauges();
         enqueue(c, make_response(200, "text/plain; version=0.0.4; charset=utf-8",
                                  render_metrics(metrics_), head_only, keep));
         break;

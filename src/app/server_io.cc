@@ -2,6 +2,8 @@
 // epoll interest that follows from both.
 #include <sys/socket.h>
 
+#include <cassert>
+
 #include "app/server.h"
 #include "base/clock.h"
 #include "net/socket.h"
@@ -89,6 +91,7 @@ void Server::on_writable(Connection& c) {
 }
 
 void Server::enqueue(Connection& c, BlockRef block) {
+  assert(c.phase != Phase::free && "a freed slot's queue must stay empty for its next connection");
   ++metrics_.frames_written;
   c.out.push(std::move(block));
   mark_dirty(c);

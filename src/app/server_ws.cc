@@ -15,15 +15,11 @@ void Server::handle_websocket(Connection& c) {
         // Fragments already copied into the reader count as consumed.
         c.in.consume(ev.consumed);
         return;
-      case WsEventType::text: {
-        ++metrics_.messages_in;
-        Outcome outcome =
-            engine_.on_text(c.session, uint32_t(c.fd), ev.data, ev.len, wall_ms(), mono_ms());
+      case WsEventType::text:
+        handle_text(c, ev.data, ev.len);
         c.in.consume(ev.consumed);
-        deliver(c, std::move(outcome));
         break;
-      }
-      case WsEventType::ping:
+      case WsEventType::ping:  // control frames may pass the batch: they are not data
         enqueue(c, make_pong({reinterpret_cast<const char*>(ev.data), ev.len}));
         c.in.consume(ev.consumed);
         break;
@@ -43,53 +39,19 @@ void Server::handle_websocket(Connection& c) {
   }
 }
 
-void Server::deliver(Connection& sender, Outcome&& outcome) {
-  if (outcome.reply) enqueue(sender, std::move(outcome.reply));
-  if (outcome.broadcast) broadcast(outcome.broadcast);
-  metrics_.joined_users = engine_.room().size();
-  settle_overflows();
-}
-
-// One reference to the same framed block for every member: no copy and no
-// allocation per recipient (the queue's slot array is kept between turns).
-void Server::broadcast(const BlockRef& event) {
-  for (const Member& m : engine_.room().members()) enqueue(slot(m.id), event);
-  metrics_.events_out += engine_.room().size();
-}
-
-// Members whose unsent output passed --max-backlog during a fan-out are
-// dropped after it, never in the middle of iterating the room. Their leave
-// events may push others over the limit: the list is worked until empty.
-void Server::settle_overflows() {
-  while (!overflowed_.empty()) {
-    Connection& c = slot(overflowed_.back());
-    overflowed_.pop_back();
-    c.over_backlog = false;
-    if (c.phase != Phase::websocket) continue;
-    ++metrics_.slow_consumers_dropped;
-    close_websocket(c, 1008, "slow consumer");
-  }
-}
-
-void Server::leave_room(Connection& c) {
-  BlockRef leave = engine_.on_disconnect(c.session, uint32_t(c.fd), wall_ms());
-  if (leave && !stopping_) broadcast(leave);
-  metrics_.joined_users = engine_.room().size();
-}
-
-// Ends the WebSocket phase with a close frame: the member leaves now, so the
-// leave event goes out in order with the events before it; the frame follows
-// everything already queued, except for a slow consumer, whose backlog is
-// dropped (blocks not yet started) so the close frame can reach it - unless
-// its 101 is still queued: frames without the handshake would be garbage, so
-// then the (bounded) backlog goes out first.
+// Ends the WebSocket phase with a close frame: the member leaves now, so its
+// leave events go out in order with the events before them; the frame
+// follows everything already queued or batched for it, except for a slow
+// consumer, whose backlog is dropped (blocks not yet started) so the close
+// frame can reach it - unless its 101 is still queued: frames without the
+// handshake would be garbage, so then the (bounded) backlog goes out first.
 void Server::close_websocket(Connection& c, uint16_t code, std::string_view reason) {
   if (c.phase != Phase::websocket) return;
   c.phase = Phase::closing;
   --metrics_.websockets_open;
-  leave_room(c);
+  end_chat(c);
   if (code == 1008 && c.http_unsent == 0) c.out.drop_unstarted();
-  enqueue(c, make_close_frame(code, reason));
+  send_direct(c, make_close_frame(code, reason));
   // A reader that failed is finished: the peer broke the protocol, so its
   // bytes are only drained. Otherwise its close reply is watched for.
   c.awaiting_close = !c.close_received && !c.ws.finished();

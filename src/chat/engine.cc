@@ -3,71 +3,392 @@
 #include <algorithm>
 #include <cassert>
 
-#include "chat/event.h"
-#include "chat/json_writer.h"
 #include "chat/rules.h"
 
 namespace chatd {
 
-ChatEngine::ChatEngine(const ChatLimits& limits) : limits_(limits), reader_(limits.max_message) {
+namespace {
+
+// A room table holds at most this many rooms per room with members: the
+// others are rooms at rest, kept for their history until the table is full.
+constexpr size_t kTableRoomsPerOccupied = 2;
+
+std::string_view view(const TextField& f) {
+  return f.present ? f.text : std::string_view{};
+}
+
+}  // namespace
+
+ChatEngine::ChatEngine(const ChatLimits& limits, HistorySource* source, bool durable_source)
+    : limits_(limits),
+      source_(source),
+      durable_source_(durable_source),
+      reader_(limits.max_message) {
+  ring_limits_.max_events = std::max<size_t>(limits.max_replay, kMaxHistory);
+  ring_limits_.max_bytes = limits.history_memory;
   for (size_t e = 1; e < kChatErrorCount; ++e) error_frames_[e] = encode_error(ChatError(e));
 }
 
-ChatEngine::Outcome ChatEngine::fail(ChatError e) {
+Outcome ChatEngine::fail(ChatError e, const ParsedMessage& m) {
   ++counters_.errors;
-  return {error_frames_[size_t(e)], {}};
+  std::string_view ref = view(m.ref);
+  if (!m.room.present && ref.empty()) return {error_frames_[size_t(e)], false, {}};
+  return {encode_error(e, m.room.present ? &m.room.text : nullptr, ref), false, {}};
 }
 
-ChatEngine::Outcome ChatEngine::on_text(Session& s, MemberId id, const uint8_t* json, size_t len,
-                                        int64_t wall_ms, int64_t mono_ms) {
+Outcome ChatEngine::on_text(Session& s, MemberId id, const uint8_t* json, size_t len,
+                            int64_t mono_ms) {
   ++counters_.messages_in;
   ParsedMessage m = reader_.parse(json, len);
-  if (m.error != ChatError::none) return fail(m.error);
-  if (m.type == MsgType::join) return join(s, id, m.nick, wall_ms);
-  return msg(s, id, m.msg, wall_ms, mono_ms);
+  if (m.error != ChatError::none) return fail(m.error, m);
+  switch (m.type) {
+    case MsgType::join:
+      return join(s, id, m);
+    case MsgType::msg:
+      return msg(s, id, m, mono_ms);
+    case MsgType::leave:
+      return leave(s, id, m);
+    case MsgType::history:
+      return history(s, m, mono_ms);
+    case MsgType::rooms:
+      return rooms(s, m, mono_ms);
+    case MsgType::unknown:
+      break;
+  }
+  return fail(ChatError::bad_type, m);
 }
 
-ChatEngine::Outcome ChatEngine::join(Session& s, MemberId id, std::string_view nick,
-                                     int64_t wall_ms) {
-  if (s.joined) return fail(ChatError::already_joined);
-  std::optional<std::string_view> trimmed = validate_nick(nick);
-  if (!trimmed) return fail(ChatError::nick_invalid);
-  if (room_.find_nick(*trimmed)) return fail(ChatError::nick_taken);
-  room_.join(id, *trimmed);
-  s.joined = true;
-  // The stored copy outlives the parser's buffer; encode from it.
-  std::string_view stored = room_.members().back().nick;
+std::string ChatEngine::nick_key(std::string_view nick) {
+  std::string k(nick);
+  for (char& c : k) {
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+  }
+  return k;
+}
+
+Outcome ChatEngine::join(Session& s, MemberId id, const ParsedMessage& m) {
+  std::string_view name = m.room.present ? m.room.text : kDefaultRoom;
+  if (!validate_room(name)) return fail(ChatError::room_invalid, m);
+  std::optional<std::string_view> nick;
+  if (m.nick.present) {
+    nick = validate_nick(m.nick.text);
+    if (!nick) return fail(ChatError::nick_invalid, m);
+  }
+  if (s.p) {
+    for (Room* r : s.p->rooms) {
+      if (r->name() == name) return fail(ChatError::already_joined, m);
+    }
+    // A later join may omit the nick; if it gives one it must be the same.
+    if (nick && *nick != s.p->nick) return fail(ChatError::bad_field, m);
+    if (s.p->rooms.size() >= limits_.max_rooms_per_conn) return fail(ChatError::room_limit, m);
+  } else {
+    if (!nick) return fail(ChatError::bad_field, m);
+    if (nicks_.count(nick_key(*nick))) return fail(ChatError::nick_taken, m);
+  }
+  Room* room = open_room(name, 0);
+  if (!room) return fail(ChatError::room_limit, m);
+  if (!s.p) {
+    s.p = std::make_unique<Participant>();
+    s.p->nick = std::string(*nick);
+    nicks_.emplace(nick_key(*nick), id);
+  }
+  hold(s, room);
+  ++room->in_flight;
   Outcome out;
-  out.reply = encode_welcome(stored, room_.members());
-  out.broadcast = encode_event({EventKind::join, room_.take_event_id(), wall_ms, stored, {}});
-  ++counters_.events;
+  out.has_event = true;
+  out.event.room = room;
+  out.event.kind = EventKind::join;
+  out.event.member = id;
+  out.event.nick = s.p->nick;
+  JoinAsk& ask = out.event.ask;
+  ask.has_since = m.since.present;
+  ask.since = m.since.value;
+  ask.epoch = view(m.epoch);
+  ask.has_history = m.history.present;
+  ask.history = m.history.value;
+  ask.ref = view(m.ref);
+  ask.v1 = !m.room.present && !m.since.present && !m.epoch.present && !m.history.present &&
+           !m.ref.present;
   return out;
 }
 
-ChatEngine::Outcome ChatEngine::msg(Session& s, MemberId id, std::string_view text, int64_t wall_ms,
-                                    int64_t mono_ms) {
-  if (!s.joined) return fail(ChatError::not_joined);
-  if (!validate_msg(text)) return fail(ChatError::msg_invalid);
+std::string_view ChatEngine::target_room(const Session& s, const ParsedMessage& m) const {
+  if (m.room.present) return m.room.text;
+  if (s.p && s.p->rooms.size() == 1) return s.p->rooms.front()->name();
+  return kDefaultRoom;
+}
+
+// The room of a request by a member, or null when it is not one.
+static Room* listed_room(const Session& s, std::string_view name) {
+  if (!s.p) return nullptr;
+  for (Room* r : s.p->rooms) {
+    if (r->name() == name) return r;
+  }
+  return nullptr;
+}
+
+Outcome ChatEngine::msg(Session& s, MemberId id, const ParsedMessage& m, int64_t mono_ms) {
+  std::string_view name = target_room(s, m);
+  if (!validate_room(name)) return fail(ChatError::room_invalid, m);
+  Room* room = listed_room(s, name);
+  if (!room) return fail(ChatError::not_joined, m);
+  if (!validate_msg(m.msg.text)) return fail(ChatError::msg_invalid, m);
   if (!s.bucket.take(mono_ms, limits_.rate_per_sec, limits_.burst)) {
     ++counters_.rate_limited;
-    return fail(ChatError::rate_limited);
+    return fail(ChatError::rate_limited, m);
   }
-  const Member* me = room_.find(id);
-  assert(me && "a joined session's member is in the room");
+  ++room->in_flight;
   Outcome out;
-  out.broadcast = encode_event({EventKind::msg, room_.take_event_id(), wall_ms, me->nick, text});
-  ++counters_.events;
+  out.has_event = true;
+  out.event = {room, EventKind::msg, id, s.p->nick, m.msg.text, {}};
+  out.event.ask.ref = view(m.ref);  // for an `unavailable` reply
   return out;
 }
 
-BlockRef ChatEngine::on_disconnect(Session& s, MemberId id, int64_t wall_ms) {
-  if (!s.joined) return {};
-  s.joined = false;
-  std::optional<Member> gone = room_.leave(id);
-  assert(gone && "a joined session's member is in the room");
-  if (!gone) return {};
+Outcome ChatEngine::leave(Session& s, MemberId id, const ParsedMessage& m) {
+  std::string_view name = target_room(s, m);
+  if (!validate_room(name)) return fail(ChatError::room_invalid, m);
+  Room* room = listed_room(s, name);
+  if (!room) return fail(ChatError::not_joined, m);
+  Outcome out;
+  out.has_event = true;
+  out.event = {room, EventKind::leave, id, {}, {}, {}};
+  out.event.ask.ref = view(m.ref);
+  ++room->in_flight;
+  release(*s.p, room);
+  // The session keeps its nick while it is in no room: it is held until
+  // the connection ends (PROTOCOL.md).
+  out.event.nick = s.p->nick;
+  return out;
+}
+
+Outcome ChatEngine::history(Session& s, const ParsedMessage& m, int64_t mono_ms) {
+  std::string_view name = target_room(s, m);
+  if (!validate_room(name)) return fail(ChatError::room_invalid, m);
+  Room* room = listed_room(s, name);
+  if (!room) return fail(ChatError::not_joined, m);
+  if (!s.bucket.take(mono_ms, limits_.rate_per_sec, limits_.burst)) {
+    ++counters_.rate_limited;
+    return fail(ChatError::rate_limited, m);
+  }
+  ++counters_.history_requests;
+  uint64_t before =
+      m.before.present ? std::min(m.before.value, room->last_id() + 1) : room->last_id() + 1;
+  size_t limit = m.limit.present ? size_t(m.limit.value) : 50;
+  collect(*room, 0, before, limit, replay_);
+  uint64_t first = replay_.empty() ? before : before - replay_.size();
+  bool more = first > room->oldest_available() && first > 1;
+  Outcome out;
+  out.reply = encode_history(room->name(), replay_, more, view(m.ref));
+  replay_.clear();
+  return out;
+}
+
+Outcome ChatEngine::rooms(Session& s, const ParsedMessage& m, int64_t mono_ms) {
+  if (!s.bucket.take(mono_ms, limits_.rate_per_sec, limits_.burst)) {
+    ++counters_.rate_limited;
+    return fail(ChatError::rate_limited, m);
+  }
+  constexpr size_t kMaxListed = 100;
+  std::vector<RoomLine> lines;
+  for (const auto& [name, room] : rooms_) {
+    if (room->size() > 0) lines.push_back({room->name(), room->size(), room->last_id()});
+  }
+  auto busier = [](const RoomLine& a, const RoomLine& b) {
+    return a.users != b.users ? a.users > b.users : a.room < b.room;
+  };
+  size_t n = std::min(lines.size(), kMaxListed);
+  std::partial_sort(lines.begin(), lines.begin() + ptrdiff_t(n), lines.end(), busier);
+  lines.resize(n);
+  Outcome out;
+  out.reply = encode_rooms(lines, view(m.ref));
+  return out;
+}
+
+void ChatEngine::on_disconnect(Session& s, MemberId id, std::vector<Proposal>& out) {
+  if (!s.p) return;
+  for (Room* r : s.p->rooms) {
+    ++r->in_flight;
+    // The nick's storage goes with the session: the app copies it (as it
+    // copies every proposal's views) before the session is reset.
+    out.push_back({r, EventKind::leave, id, s.p->nick, {}, {}});
+  }
+  while (!s.p->rooms.empty()) release(*s.p, s.p->rooms.back());
+  nicks_.erase(nick_key(s.p->nick));
+  // The Participant itself stays until the app resets the session, since
+  // the proposals' nick views point into it.
+}
+
+Applied ChatEngine::apply(const NumberedEvent& e, int64_t mono_ms) {
+  Room& room = *e.room;
+  assert(room.in_flight > 0);
+  --room.in_flight;
+  room.last_used_ms = mono_ms;
+  Applied out;
+  out.event = room.apply(e, ring_limits_);
   ++counters_.events;
-  return encode_event({EventKind::leave, room_.take_event_id(), wall_ms, gone->nick, {}});
+  if (e.kind == EventKind::join) ++counters_.memberships;
+  if (e.kind == EventKind::leave && counters_.memberships > 0) --counters_.memberships;
+  if (e.kind == EventKind::join && e.member != kNoMember) {
+    const JoinAsk& ask = e.ask;
+    uint64_t last = e.id - 1;
+    bool resumable = ask.has_since && ask.epoch == room.epoch() && ask.since <= last &&
+                     (ask.since == last || room.oldest_available() <= ask.since + 1);
+    replay_.clear();
+    if (resumable) {
+      collect(room, ask.since, e.id, limits_.max_replay, replay_);
+    } else if (ask.has_history) {
+      collect(room, 0, e.id, size_t(ask.history), replay_);
+    }
+    out.resumed = resumable;
+    out.replay = replay_;
+    counters_.replayed += replay_.size();
+    out.welcome = encode_welcome(
+        {room.name(), e.nick, room.members(), room.epoch(), last, resumable, ask.ref, ask.v1});
+  }
+  maybe_idle(&room);
+  return out;
+}
+
+void ChatEngine::drop(const Proposal& p, Session* s) {
+  Room* room = p.room;
+  assert(room->in_flight > 0);
+  --room->in_flight;
+  room->sequenced_id = room->last_id();
+  if (s && s->p) {
+    if (p.kind == EventKind::join) {
+      if (listed_room(*s, room->name())) release(*s->p, room);
+      // A connection left in no room by a join that never happened holds no
+      // nick: it may try again with any.
+      if (s->p->rooms.empty()) {
+        nicks_.erase(nick_key(s->p->nick));
+        s->p.reset();
+      }
+    } else if (p.kind == EventKind::leave && !listed_room(*s, room->name())) {
+      hold(*s, room);  // the leave did not happen: still a member
+    }
+  }
+  maybe_idle(room);
+}
+
+std::unique_ptr<Room> ChatEngine::load_room(std::string_view name) {
+  PastRoom past;
+  if (!source_ || !source_->head(name, &past)) return nullptr;
+  auto room = std::make_unique<Room>(name, past.epoch, past.last_id,
+                                     durable_source_ ? std::max<uint64_t>(past.first_id, 1) : 0);
+  for (const PastEvent& ev : source_->read(name, 0, past.last_id + 1, ring_limits_.max_events)) {
+    room->preload(ev.id, encode_event(name, ev.kind, ev.id, ev.ts, ev.nick, ev.text), ring_limits_);
+  }
+  return room;
+}
+
+Room* ChatEngine::find_room(std::string_view name) const {
+  auto it = rooms_.find(name);
+  return it == rooms_.end() ? nullptr : it->second.get();
+}
+
+Room* ChatEngine::open_room(std::string_view name, int64_t mono_ms) {
+  Room* room = find_room(name);
+  if (room && room->holders > 0) return room;
+  if (occupied_ >= limits_.max_rooms) return nullptr;
+  if (room) return room;
+  size_t cap = std::max<size_t>(limits_.max_rooms, 1) * kTableRoomsPerOccupied;
+  if (rooms_.size() >= cap && !evict_one_empty_room()) return nullptr;
+  // A room the store still has keeps its epoch and ids; else it is new.
+  std::unique_ptr<Room> fresh = load_room(name);
+  if (!fresh) fresh = std::make_unique<Room>(name, new_epoch());
+  fresh->last_used_ms = mono_ms;
+  room = fresh.get();
+  rooms_.emplace(std::string(name), std::move(fresh));
+  return room;
+}
+
+void ChatEngine::hold(Session& s, Room* r) {
+  s.p->rooms.push_back(r);
+  if (r->holders++ == 0) ++occupied_;
+}
+
+void ChatEngine::release(Participant& p, Room* r) {
+  auto it = std::find(p.rooms.begin(), p.rooms.end(), r);
+  assert(it != p.rooms.end());
+  p.rooms.erase(it);
+  if (--r->holders == 0) --occupied_;
+}
+
+// A room with nobody in it and nothing on the way is dropped from memory as
+// soon as its history is safe elsewhere (a durable store), and read back
+// when someone joins it again. With the memory store its ring is its only
+// history, so it stays until the table is full. Freeing waits for
+// sweep_rooms(): the caller of apply() still uses the room.
+void ChatEngine::maybe_idle(Room* r) {
+  if (r->holders || r->in_flight || r->size()) return;
+  if (!durable_source_ && !r->ring().empty()) return;
+  idle_.emplace_back(r->name());
+}
+
+void ChatEngine::sweep_rooms() {
+  for (const std::string& name : idle_) {
+    auto it = rooms_.find(name);
+    if (it == rooms_.end()) continue;
+    const Room& r = *it->second;
+    if (r.holders || r.in_flight || r.size()) continue;
+    if (!durable_source_ && !r.ring().empty()) continue;
+    rooms_.erase(it);
+  }
+  idle_.clear();
+}
+
+bool ChatEngine::evict_one_empty_room() {
+  auto victim = rooms_.end();
+  for (auto it = rooms_.begin(); it != rooms_.end(); ++it) {
+    const Room& r = *it->second;
+    if (r.holders || r.in_flight || r.size()) continue;
+    if (victim == rooms_.end() || r.last_used_ms < victim->second->last_used_ms) victim = it;
+  }
+  if (victim == rooms_.end()) return false;
+  rooms_.erase(victim);
+  return true;
+}
+
+// Eight base-36 characters from a splitmix64 of the seed and a counter: a
+// new room (or one whose history is gone) never reuses a past epoch.
+std::string ChatEngine::new_epoch() {
+  uint64_t z = limits_.epoch_seed + 0x9e3779b97f4a7c15ull * ++epochs_made_;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string e(8, '0');
+  for (char& c : e) {
+    c = kDigits[z % 36];
+    z /= 36;
+  }
+  return e;
+}
+
+void ChatEngine::collect(const Room& r, uint64_t after, uint64_t before, size_t limit,
+                         std::vector<BlockRef>& out) {
+  out.clear();
+  if (before <= after + 1 || limit == 0) return;
+  uint64_t from = std::max(after + 1, before > limit ? before - limit : 1);
+  from = std::max(from, r.oldest_available());
+  if (from >= before) return;
+  const EventRing& ring = r.ring();
+  uint64_t ring_from = ring.empty() ? before : std::max(from, ring.first_id());
+  if (from < ring_from && source_) {
+    for (const PastEvent& ev : source_->read(r.name(), from - 1, ring_from, ring_from - from)) {
+      out.push_back(encode_event(r.name(), ev.kind, ev.id, ev.ts, ev.nick, ev.text));
+    }
+    // Only a run that reaches the ring is usable: a hole would be a gap.
+    if (out.size() != ring_from - from) out.clear();
+  }
+  for (uint64_t id = ring_from; id < before && ring.holds(id); ++id) out.push_back(ring.at(id));
+}
+
+size_t ChatEngine::rooms_memory_bytes() const {
+  size_t total = 0;
+  for (const auto& [name, room] : rooms_) total += room->memory_bytes() + name.capacity();
+  return total;
 }
 
 }  // namespace chatd

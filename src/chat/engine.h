@@ -1,27 +1,34 @@
-// ChatEngine: the chat protocol's core. Takes one client text message at a
-// time and returns framed blocks for the app to deliver; never sees an fd.
+// ChatEngine: the chat protocol's core (PROTOCOL.md v2). Takes one client
+// text message at a time and returns what the app must send or number;
+// never sees an fd, never learns where events are stored or who numbers them.
 //
-// Ownership: the engine owns the Room, the one reused JSON parser and the
-// limits. Each connection's Session lives in the app's connection and is
-// passed in; the engine keeps no per-connection state of its own besides the
-// member entry of a joined connection.
+// The path of an event: on_text() checks a request against the rules and
+// returns a Proposal; the app numbers it (at once on one node, later from a
+// broker), stores it, and hands the NumberedEvent back to apply(), the one
+// place a room changes. apply() returns the framed event for the room's
+// members and, for a join, the joiner's welcome and replay.
 //
-// Delivery contract for the app: send `reply` (if any) to the sender first,
-// then `broadcast` (if any) to every member of room() (the sender included,
-// after a join too). One block per event, shared by all recipients.
-//
-// Rate limiting applies to `msg` messages that pass every other check, i.e.
-// to what would be broadcast: the limit protects the room. Joins and invalid
-// messages are not charged (they cost only the sender an error reply, and
-// the app's read budget and output limit bound those).
+// Ownership: the engine owns the room table, the nick table and the one
+// reused JSON parser. Each connection's Session lives in the app's
+// connection and is passed in; a Room* stays valid while a session lists it
+// or a proposal for it is in flight (between on_text and apply or drop).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "base/block.h"
 #include "chat/errors.h"
+#include "chat/event.h"
+#include "chat/history_source.h"
 #include "chat/json_reader.h"
+#include "chat/json_writer.h"
 #include "chat/rate_limiter.h"
 #include "chat/room.h"
 
@@ -34,62 +41,141 @@ struct ChatLimits {
   // kDefaultJsonCapacity of it at start (a 16 MiB limit would cost simdjson
   // ~100 MB up front) and grows once, then stays, if a longer message comes.
   size_t max_message = kDefaultJsonCapacity;
+  uint32_t max_rooms_per_conn = 32;    // --max-rooms-per-conn
+  uint32_t max_rooms = 10000;          // --max-rooms: rooms with members on this node
+  uint32_t max_replay = 1000;          // --max-replay
+  size_t history_memory = 256 * 1024;  // --history-memory: ring bytes per room
+  uint64_t epoch_seed = 0;             // makes new epochs differ between runs
 };
 
-// What one client message produces.
-struct Outcome {
-  BlockRef reply;      // welcome or error: for the sender alone, sent first
-  BlockRef broadcast;  // the event: for every member of room(), the sender included
+// A connection's chat identity: its nick (held from the first join until the
+// connection ends) and the rooms it is in or joining, in join order.
+struct Participant {
+  std::string nick;
+  std::vector<Room*> rooms;
 };
 
-// Per-connection chat state, kept by the app in its connection.
+// Per-connection chat state, kept by the app in its connection. Idle
+// connections hold no Participant, so they cost only this struct.
 struct Session {
-  bool joined = false;
+  std::unique_ptr<Participant> p;
   TokenBucket bucket;
+  bool joined() const { return p != nullptr; }
 };
 
-// Totals since start. The app's metrics count deliveries (messages_in per
-// text message, events_out per recipient) themselves; these add what only the
-// engine sees.
+// What one client message produces: at most one direct reply (error,
+// history, rooms) and at most one event to number.
+struct Outcome {
+  BlockRef reply;
+  bool has_event = false;
+  Proposal event;
+};
+
+// What applying one numbered event produces.
+struct Applied {
+  BlockRef event;                    // for every local member of the room (the joiner included)
+  BlockRef welcome;                  // join by a local member: its welcome, sent first
+  std::span<const BlockRef> replay;  // then these (valid until the next apply)
+  bool resumed = false;
+};
+
+// Totals since start, for /metrics.
 struct ChatCounters {
   uint64_t messages_in = 0;   // text messages passed to on_text
-  uint64_t events = 0;        // events created (join, leave, msg): one block each
+  uint64_t events = 0;        // events applied (join, leave, msg): one block each
   uint64_t errors = 0;        // error replies, rate_limited included
-  uint64_t rate_limited = 0;  // messages dropped by the rate limit
+  uint64_t rate_limited = 0;  // requests dropped by the rate limit
+  uint64_t replayed = 0;      // events handed to joiners as their replay
+  uint64_t history_requests = 0;
+  uint64_t memberships = 0;  // members of every room now (gauge)
 };
 
 class ChatEngine {
  public:
-  using Outcome = chatd::Outcome;
-
-  explicit ChatEngine(const ChatLimits& limits = {});
+  // `source` (may be null) serves events older than a room's ring.
+  explicit ChatEngine(const ChatLimits& limits = {}, HistorySource* source = nullptr,
+                      bool durable_source = false);
 
   // Handles one complete text message json[0, len) from connection `id`
   // (kJsonPadding readable bytes must follow it; they are not modified).
-  // wall_ms stamps an event, mono_ms drives the rate limit. On a join the
-  // member is in room() when this returns; on an error nothing changes but
-  // the counters.
-  Outcome on_text(Session& s, MemberId id, const uint8_t* json, size_t len, int64_t wall_ms,
-                  int64_t mono_ms);
+  // mono_ms drives the rate limit. Views in the returned proposal point into
+  // the parser's buffer: the app copies them before the next call.
+  Outcome on_text(Session& s, MemberId id, const uint8_t* json, size_t len, int64_t mono_ms);
 
-  // Ends a connection's chat: returns the leave event (already removed from
-  // room(), so deliver it to room().members()), or null if it had not joined.
-  BlockRef on_disconnect(Session& s, MemberId id, int64_t wall_ms);
+  // Ends a connection's chat: appends one leave proposal per room it was in
+  // (or joining) to `out`, frees its nick and empties the session.
+  void on_disconnect(Session& s, MemberId id, std::vector<Proposal>& out);
 
-  const Room& room() const { return room_; }
+  // Folds a numbered event into its room (PROTOCOL.md order: welcome, replay,
+  // then the event). For a join by a local member the welcome and replay
+  // come back too, following e.ask.
+  Applied apply(const NumberedEvent& e, int64_t mono_ms);
+
+  // A proposal that will not be numbered (its store write failed): undoes
+  // what on_text did for it in `s` (null when the connection is gone) and
+  // lets the room's numbering restart from its last applied id.
+  void drop(const Proposal& p, Session* s);
+
+  // Frees the rooms that became idle (no member, nothing in flight) since
+  // the last call, once their history is safe in a durable store; with the
+  // memory store a room keeps its ring until the table is full. The app
+  // calls it after a batch is delivered, when no Room* of it is held.
+  void sweep_rooms();
+
+  Room* find_room(std::string_view name) const;
+  size_t room_count() const { return rooms_.size(); }
+  size_t occupied_rooms() const { return occupied_; }
+  size_t participants() const { return nicks_.size(); }
   const ChatCounters& counters() const { return counters_; }
   const ChatLimits& limits() const { return limits_; }
+  // Bytes the rooms hold (members, rings): what rooms cost at rest.
+  size_t rooms_memory_bytes() const;
 
  private:
-  Outcome fail(ChatError e);
-  Outcome join(Session& s, MemberId id, std::string_view nick, int64_t wall_ms);
-  Outcome msg(Session& s, MemberId id, std::string_view text, int64_t wall_ms, int64_t mono_ms);
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using RoomTable =
+      std::unordered_map<std::string, std::unique_ptr<Room>, NameHash, std::equal_to<>>;
+
+  Outcome fail(ChatError e, const ParsedMessage& m);
+  Outcome join(Session& s, MemberId id, const ParsedMessage& m);
+  Outcome msg(Session& s, MemberId id, const ParsedMessage& m, int64_t mono_ms);
+  Outcome leave(Session& s, MemberId id, const ParsedMessage& m);
+  Outcome history(Session& s, const ParsedMessage& m, int64_t mono_ms);
+  Outcome rooms(Session& s, const ParsedMessage& m, int64_t mono_ms);
+
+  // The room a msg, leave or history request means (PROTOCOL.md's room-less rule).
+  std::string_view target_room(const Session& s, const ParsedMessage& m) const;
+  // The room named `name`, created (and counted) if need be; null: room_limit.
+  Room* open_room(std::string_view name, int64_t mono_ms);
+  void hold(Session& s, Room* r);
+  void release(Participant& p, Room* r);
+  void maybe_idle(Room* r);
+  // A room the store knows but memory does not: its head and newest events.
+  std::unique_ptr<Room> load_room(std::string_view name);
+  bool evict_one_empty_room();
+  std::string new_epoch();
+  // The newest `limit` events of r with after < id < before, oldest first,
+  // into out (ring first, the source for older ones).
+  void collect(const Room& r, uint64_t after, uint64_t before, size_t limit,
+               std::vector<BlockRef>& out);
+  static std::string nick_key(std::string_view nick);
 
   ChatLimits limits_;
-  Room room_;
+  RingLimits ring_limits_;
+  HistorySource* source_;
+  bool durable_source_;
+  RoomTable rooms_;
+  size_t occupied_ = 0;                              // rooms some session lists (joined or joining)
+  std::unordered_map<std::string, MemberId> nicks_;  // nick_key -> holder
   JsonReader reader_;
   ChatCounters counters_;
-  // Error frames never change: encoded once at start, then shared.
+  uint64_t epochs_made_ = 0;
+  std::vector<BlockRef> replay_;   // reused by apply() and history
+  std::vector<std::string> idle_;  // rooms that may be freed by sweep_rooms()
+  // Error frames without room or ref never change: encoded once, then shared.
   BlockRef error_frames_[kChatErrorCount];
 };
 

@@ -14,13 +14,16 @@ constexpr ErrorText kErrorText[kChatErrorCount] = {
     {"", ""},
     {"bad_json", "that message is not one JSON object"},
     {"bad_type", "the type field is missing or unknown"},
-    {"bad_field", "a required field is missing or not a string"},
-    {"not_joined", "join the chat before sending messages"},
-    {"already_joined", "you have already joined"},
+    {"bad_field", "a field is missing, of the wrong type or out of range"},
+    {"not_joined", "join that room first"},
+    {"already_joined", "you are already in that room"},
     {"nick_invalid", "that nickname is not allowed"},
     {"nick_taken", "that nickname is in use"},
     {"msg_invalid", "that message is empty or too long"},
+    {"room_invalid", "room names are 1 to 64 of a-z, 0-9, - and _"},
+    {"room_limit", "too many rooms"},
     {"rate_limited", "you are sending messages too fast"},
+    {"unavailable", "the server cannot store messages just now, try again"},
 };
 
 }  // namespace

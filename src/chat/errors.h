@@ -17,11 +17,14 @@ enum class ChatError : uint8_t {
   nick_invalid,
   nick_taken,
   msg_invalid,
+  room_invalid,
+  room_limit,
   rate_limited,
+  unavailable,
 };
 
 // Number of ChatError values, none included (for tables indexed by error).
-inline constexpr size_t kChatErrorCount = size_t(ChatError::rate_limited) + 1;
+inline constexpr size_t kChatErrorCount = size_t(ChatError::unavailable) + 1;
 
 // The `code` string of an error frame, e.g. "nick_taken"; "" for none.
 std::string_view error_code(ChatError e);

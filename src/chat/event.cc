@@ -4,9 +4,10 @@
 
 namespace chatd {
 
-BlockRef encode_event(const Event& e) {
-  if (e.kind == EventKind::msg) return encode_msg(e.nick, e.text, e.id, e.ts);
-  return encode_system(e.kind == EventKind::join, e.nick, e.id, e.ts);
+BlockRef encode_event(std::string_view room, EventKind kind, uint64_t id, int64_t ts,
+                      std::string_view nick, std::string_view text) {
+  if (kind == EventKind::msg) return encode_msg(room, nick, text, id, ts);
+  return encode_system(room, kind == EventKind::join, nick, id, ts);
 }
 
 }  // namespace chatd

@@ -23,8 +23,8 @@ namespace {
 
 // A known field seen at most once: the first occurrence decides.
 struct Slot {
-  enum class State : uint8_t { absent, string, other } state = State::absent;
-  std::string_view text;
+  enum class State : uint8_t { absent, string, number, other } state = State::absent;
+  std::string_view text;  // the decoded string, or a number's raw token
 };
 
 constexpr bool is_json_space(char c) {
@@ -114,6 +114,13 @@ bool validate_value(od::value v, int depth) {
 bool take_field(od::value v, Slot& slot) {
   od::json_type type;
   if (v.type().get(type)) return false;
+  if (type == od::json_type::number) {
+    std::string_view raw = v.raw_json_token();
+    if (!is_valid_scalar(raw)) return false;
+    while (!raw.empty() && is_json_space(raw.back())) raw.remove_suffix(1);
+    if (slot.state == Slot::State::absent) slot = {Slot::State::number, raw};
+    return true;
+  }
   if (type != od::json_type::string) {
     if (!validate_value(v, 1)) return false;
     if (slot.state == Slot::State::absent) slot.state = Slot::State::other;
@@ -122,6 +129,84 @@ bool take_field(od::value v, Slot& slot) {
   std::string_view s;
   if (v.get_string().get(s)) return false;
   if (slot.state == Slot::State::absent) slot = {Slot::State::string, s};
+  return true;
+}
+
+// The known fields, in the order of ParsedMessage.
+enum Key : uint8_t {
+  kType,
+  kRef,
+  kRoom,
+  kNick,
+  kMsg,
+  kEpoch,
+  kSince,
+  kHistory,
+  kBefore,
+  kLimit,
+  kKeys
+};
+
+Key key_of(std::string_view k) {
+  static constexpr std::string_view kNames[kKeys] = {
+      "type", "ref", "room", "nick", "msg", "epoch", "since", "history", "before", "limit"};
+  for (uint8_t i = 0; i < kKeys; ++i) {
+    if (k == kNames[i]) return Key(i);
+  }
+  return kKeys;
+}
+
+MsgType type_of(std::string_view t) {
+  if (t == "join") return MsgType::join;
+  if (t == "msg") return MsgType::msg;
+  if (t == "leave") return MsgType::leave;
+  if (t == "history") return MsgType::history;
+  if (t == "rooms") return MsgType::rooms;
+  return MsgType::unknown;
+}
+
+// A string field: absent is fine, a string is taken, anything else is bad.
+bool read_text(const Slot& slot, TextField& out) {
+  if (slot.state == Slot::State::absent) return true;
+  if (slot.state != Slot::State::string) return false;
+  out = {true, slot.text};
+  return true;
+}
+
+// An integer field: a JSON number written as digits only (no sign, fraction
+// or exponent), within [lo, hi]; absent is fine.
+bool read_int(const Slot& slot, uint64_t lo, uint64_t hi, IntField& out) {
+  if (slot.state == Slot::State::absent) return true;
+  if (slot.state != Slot::State::number || slot.text.empty() || slot.text.size() > 19) return false;
+  uint64_t v = 0;
+  for (char c : slot.text) {
+    if (!is_digit(c)) return false;
+    v = v * 10 + uint64_t(c - '0');
+  }
+  if (v < lo || v > hi) return false;
+  out = {true, v};
+  return true;
+}
+
+// Reads the fields `m.type` uses; false means bad_field.
+bool read_fields(const Slot (&slots)[kKeys], ParsedMessage& m) {
+  constexpr uint64_t kAny = UINT64_MAX;
+  switch (m.type) {
+    case MsgType::join:
+      return read_text(slots[kRoom], m.room) && read_text(slots[kNick], m.nick) &&
+             read_text(slots[kEpoch], m.epoch) && read_int(slots[kSince], 0, kAny, m.since) &&
+             read_int(slots[kHistory], 0, kMaxHistory, m.history);
+    case MsgType::msg:
+      return read_text(slots[kRoom], m.room) && read_text(slots[kMsg], m.msg) && m.msg.present;
+    case MsgType::leave:
+      return read_text(slots[kRoom], m.room);
+    case MsgType::history:
+      return read_text(slots[kRoom], m.room) && read_int(slots[kBefore], 0, kAny, m.before) &&
+             read_int(slots[kLimit], 1, kMaxHistory, m.limit);
+    case MsgType::rooms:
+    case MsgType::unknown:
+      return true;
+  }
   return true;
 }
 
@@ -144,13 +229,13 @@ ParsedMessage JsonReader::parse(const uint8_t* json, size_t len) {
   if (impl_->parser.iterate(json, len, len + kJsonPadding).get(doc) || doc.get_object().get(obj)) {
     return out;
   }
-  Slot type, nick, msg;
+  Slot slots[kKeys];
   for (auto field_result : obj) {
     od::field field;
     std::string_view key;
     if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return out;
-    Slot* slot = key == "type" ? &type : key == "nick" ? &nick : key == "msg" ? &msg : nullptr;
-    bool ok = slot ? take_field(field.value(), *slot) : validate_value(field.value(), 1);
+    Key k = key_of(key);
+    bool ok = k < kKeys ? take_field(field.value(), slots[k]) : validate_value(field.value(), 1);
     if (!ok) return out;
   }
   // 3.0.1's document has no at_end(); its location is out of bounds exactly
@@ -158,21 +243,17 @@ ParsedMessage JsonReader::parse(const uint8_t* json, size_t len) {
   const char* rest;
   if (doc.current_location().get(rest) != simdjson::OUT_OF_BOUNDS) return out;
 
+  // The ref is read first so that any later error can still carry it.
+  out.error = ChatError::bad_field;
+  TextField ref;
+  if (!read_text(slots[kRef], ref) || ref.text.size() > kMaxRefBytes) return out;
+  out.ref = ref;
   out.error = ChatError::bad_type;
-  if (type.state != Slot::State::string) return out;
-  if (type.text == "join") {
-    out.type = MsgType::join;
-  } else if (type.text == "msg") {
-    out.type = MsgType::msg;
-  } else {
-    return out;
-  }
-  const Slot& needed = out.type == MsgType::join ? nick : msg;
-  if (needed.state != Slot::State::string) {
-    out.error = ChatError::bad_field;
-    return out;
-  }
-  (out.type == MsgType::join ? out.nick : out.msg) = needed.text;
+  if (slots[kType].state != Slot::State::string) return out;
+  out.type = type_of(slots[kType].text);
+  if (out.type == MsgType::unknown) return out;
+  out.error = ChatError::bad_field;
+  if (!read_fields(slots, out)) return out;
   out.error = ChatError::none;
   return out;
 }

@@ -7,9 +7,9 @@
 //
 // The whole document is validated even though On-Demand is lazy: every field
 // and every nested value is visited, and anything after the object is an
-// error. Duplicate keys: the first occurrence of `type`, `nick` or `msg`
-// decides (as simdjson's find_field would); later ones are validated, then
-// ignored. Unknown fields are validated as JSON, then ignored.
+// error. Duplicate keys: the first occurrence of a known field decides (as
+// simdjson's find_field would); later ones are validated, then ignored.
+// Unknown fields are validated as JSON, then ignored.
 #pragma once
 
 #include <cstddef>
@@ -21,14 +21,39 @@
 
 namespace chatd {
 
-enum class MsgType : uint8_t { unknown, join, msg };
+enum class MsgType : uint8_t { unknown, join, msg, leave, history, rooms };
 
+// An integer field: present only when the message carried it.
+struct IntField {
+  bool present = false;
+  uint64_t value = 0;
+};
+
+// A string field: present only when the message carried it.
+struct TextField {
+  bool present = false;
+  std::string_view text;  // decoded
+};
+
+// A message as decoded, before any chat rule is applied. Only the fields its
+// type uses are read; the others are validated as JSON and ignored.
 struct ParsedMessage {
   ChatError error = ChatError::none;  // none, bad_json, bad_type or bad_field
-  MsgType type = MsgType::unknown;    // join or msg when error == none
-  std::string_view nick;              // decoded; set for join
-  std::string_view msg;               // decoded; set for msg
+  MsgType type = MsgType::unknown;    // known when error is none or bad_field
+  TextField ref;                      // any type; at most kMaxRefBytes
+  TextField room;                     // join, msg, leave, history
+  TextField nick;                     // join
+  TextField msg;                      // msg (required)
+  TextField epoch;                    // join
+  IntField since;                     // join
+  IntField history;                   // join, 0..kMaxHistory
+  IntField before;                    // history
+  IntField limit;                     // history, 1..kMaxHistory
 };
+
+// PROTOCOL.md's bounds on the fields a reader can check without state.
+inline constexpr size_t kMaxRefBytes = 64;
+inline constexpr uint64_t kMaxHistory = 200;
 
 // Nesting deeper than this (objects/arrays inside the message) is bad_json:
 // it bounds the validator's recursion, and no chat message needs it.
@@ -48,8 +73,11 @@ class JsonReader {
   JsonReader& operator=(const JsonReader&) = delete;
 
   // Parses json[0, len): requires kJsonPadding readable bytes after json+len
-  // (never read as content, never written). Returns error none with type
-  // join/msg and the decoded field, or bad_json / bad_type / bad_field.
+  // (never read as content, never written). Returns error none with the
+  // type and its decoded fields, or bad_json / bad_type / bad_field (a field
+  // of the wrong JSON type, an integer out of range, a ref too long, a msg
+  // without its text); with bad_field, type and ref are set when they were
+  // readable, so the error reply can echo the ref.
   ParsedMessage parse(const uint8_t* json, size_t len);
 
  private:

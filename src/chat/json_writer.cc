@@ -187,23 +187,50 @@ char* write_escaped(char* dst, std::string_view s) {
   return dst;
 }
 
-BlockRef encode_welcome(std::string_view nick, std::span<const Member> users) {
+namespace {
+
+// `,"ref":"..."` when the request carried one.
+template <typename Sink>
+void write_ref(Sink& s, std::string_view ref) {
+  if (ref.empty()) return;
+  s.raw(R"(,"ref":)");
+  s.str(ref);
+}
+
+}  // namespace
+
+BlockRef encode_welcome(const Welcome& w) {
   return encode([&](auto& s) {
-    s.raw(R"({"type":"welcome","nick":)");
-    s.str(nick);
-    s.raw(R"(,"users":[)");
-    for (size_t i = 0; i < users.size(); ++i) {
-      if (i) s.raw(",");
-      s.str(users[i].nick);
+    if (w.v1) {
+      s.raw(R"({"type":"welcome","nick":)");
+    } else {
+      s.raw(R"({"type":"welcome","room":)");
+      s.str(w.room);
+      s.raw(R"(,"nick":)");
     }
-    s.raw("]}");
+    s.str(w.nick);
+    s.raw(R"(,"users":[)");
+    for (size_t i = 0; i < w.users.size(); ++i) {
+      if (i) s.raw(",");
+      s.str(w.users[i].nick);
+    }
+    if (w.v1) return s.raw("]}");
+    s.raw(R"(],"epoch":)");
+    s.str(w.epoch);
+    s.raw(R"(,"last_id":)");
+    s.num(w.last_id);
+    s.raw(w.resumed ? R"(,"resumed":true)" : R"(,"resumed":false)");
+    write_ref(s, w.ref);
+    s.raw("}");
   });
 }
 
-BlockRef encode_system(bool join, std::string_view nick, uint64_t id, int64_t ts) {
+BlockRef encode_system(std::string_view room, bool join, std::string_view nick, uint64_t id,
+                       int64_t ts) {
   return encode([&](auto& s) {
-    s.raw(join ? R"({"type":"system","event":"join","nick":)"
-               : R"({"type":"system","event":"leave","nick":)");
+    s.raw(R"({"type":"system","room":)");
+    s.str(room);
+    s.raw(join ? R"(,"event":"join","nick":)" : R"(,"event":"leave","nick":)");
     s.str(nick);
     s.raw(R"(,"text":")");
     s.esc(nick);
@@ -215,9 +242,12 @@ BlockRef encode_system(bool join, std::string_view nick, uint64_t id, int64_t ts
   });
 }
 
-BlockRef encode_msg(std::string_view nick, std::string_view msg, uint64_t id, int64_t ts) {
+BlockRef encode_msg(std::string_view room, std::string_view nick, std::string_view msg, uint64_t id,
+                    int64_t ts) {
   return encode([&](auto& s) {
-    s.raw(R"({"type":"msg","nick":)");
+    s.raw(R"({"type":"msg","room":)");
+    s.str(room);
+    s.raw(R"(,"nick":)");
     s.str(nick);
     s.raw(R"(,"msg":)");
     s.str(msg);
@@ -229,12 +259,51 @@ BlockRef encode_msg(std::string_view nick, std::string_view msg, uint64_t id, in
   });
 }
 
-BlockRef encode_error(ChatError e) {
+BlockRef encode_error(ChatError e, const std::string_view* room, std::string_view ref) {
   return encode([&](auto& s) {
     s.raw(R"({"type":"error","code":)");
     s.str(error_code(e));
     s.raw(R"(,"message":)");
     s.str(error_message(e));
+    if (room) {
+      s.raw(R"(,"room":)");
+      s.str(*room);
+    }
+    write_ref(s, ref);
+    s.raw("}");
+  });
+}
+
+BlockRef encode_history(std::string_view room, std::span<const BlockRef> events, bool more,
+                        std::string_view ref) {
+  return encode([&](auto& s) {
+    s.raw(R"({"type":"history","room":)");
+    s.str(room);
+    s.raw(R"(,"events":[)");
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (i) s.raw(",");
+      s.raw(server_frame_payload(*events[i].get()));
+    }
+    s.raw(more ? R"(],"more":true)" : R"(],"more":false)");
+    write_ref(s, ref);
+    s.raw("}");
+  });
+}
+
+BlockRef encode_rooms(std::span<const RoomLine> rooms, std::string_view ref) {
+  return encode([&](auto& s) {
+    s.raw(R"({"type":"rooms","rooms":[)");
+    for (size_t i = 0; i < rooms.size(); ++i) {
+      s.raw(i ? R"(,{"room":)" : R"({"room":)");
+      s.str(rooms[i].room);
+      s.raw(R"(,"users":)");
+      s.num(rooms[i].users);
+      s.raw(R"(,"last_id":)");
+      s.num(rooms[i].last_id);
+      s.raw("}");
+    }
+    s.raw("]");
+    write_ref(s, ref);
     s.raw("}");
   });
 }

@@ -30,17 +30,50 @@ size_t escaped_size(std::string_view s);
 // Writes s escaped (without quotes) at dst; returns the end of what it wrote.
 char* write_escaped(char* dst, std::string_view s);
 
-// `{"type":"welcome","nick":...,"users":[...]}` as one text frame: users in
-// the given order. Null only if malloc fails.
-BlockRef encode_welcome(std::string_view nick, std::span<const Member> users);
+// What a welcome says (PROTOCOL.md, "Join, history and resume").
+struct Welcome {
+  std::string_view room;
+  std::string_view nick;
+  std::span<const Member> users;  // in join order, the joiner included
+  std::string_view epoch;
+  uint64_t last_id = 0;
+  bool resumed = false;
+  std::string_view ref;  // echoed when not empty
+  bool v1 = false;       // the version 1 shape: type, nick and users only
+};
 
-// `{"type":"system","event":<join|leave>,"nick":...,"text":"<nick> joined|left","id":..,"ts":..}`.
-BlockRef encode_system(bool join, std::string_view nick, uint64_t id, int64_t ts);
+// One line of a rooms listing.
+struct RoomLine {
+  std::string_view room;
+  size_t users = 0;
+  uint64_t last_id = 0;
+};
 
-// `{"type":"msg","nick":...,"msg":...,"id":..,"ts":..}` as one text frame.
-BlockRef encode_msg(std::string_view nick, std::string_view msg, uint64_t id, int64_t ts);
+// `{"type":"welcome","room":..,"nick":..,"users":[..],"epoch":..,"last_id":..,"resumed":..}`
+// as one text frame (v1: `{"type":"welcome","nick":..,"users":[..]}`). Null only if malloc fails
+// (so for every encoder here).
+BlockRef encode_welcome(const Welcome& w);
 
-// `{"type":"error","code":...,"message":...}` as one text frame.
-BlockRef encode_error(ChatError e);
+// `{"type":"system","room":..,"event":<join|leave>,"nick":..,"text":"<nick>
+// joined|left","id":..,"ts":..}`.
+BlockRef encode_system(std::string_view room, bool join, std::string_view nick, uint64_t id,
+                       int64_t ts);
+
+// `{"type":"msg","room":..,"nick":..,"msg":..,"id":..,"ts":..}`.
+BlockRef encode_msg(std::string_view room, std::string_view nick, std::string_view msg, uint64_t id,
+                    int64_t ts);
+
+// `{"type":"error","code":..,"message":..}`, with `room` when the request
+// named one (room not null, even if empty) and `ref` when not empty.
+BlockRef encode_error(ChatError e, const std::string_view* room = nullptr,
+                      std::string_view ref = {});
+
+// `{"type":"history","room":..,"events":[..],"more":..}`: the events are the
+// payloads of the stored event frames, copied as they are (no re-encode).
+BlockRef encode_history(std::string_view room, std::span<const BlockRef> events, bool more,
+                        std::string_view ref);
+
+// `{"type":"rooms","rooms":[{"room":..,"users":..,"last_id":..},..]}`.
+BlockRef encode_rooms(std::span<const RoomLine> rooms, std::string_view ref);
 
 }  // namespace chatd

@@ -1,38 +1,53 @@
 #include "chat/room.h"
 
+#include <algorithm>
 #include <cassert>
-
-#include "chat/rules.h"
 
 namespace chatd {
 
-void Room::join(MemberId id, std::string_view nick) {
-  assert(!find(id) && !find_nick(nick));
-  if (id >= index_.size()) index_.resize(size_t(id) + 1, kAbsent);
-  index_[id] = uint32_t(members_.size());
-  members_.push_back(Member{id, std::string(nick)});
+Room::Room(std::string_view name, std::string_view epoch, uint64_t last_id, uint64_t oldest_stored)
+    : name_(name), epoch_(epoch), last_id_(last_id), oldest_stored_(oldest_stored) {
+  sequenced_id = last_id;
 }
 
-std::optional<Member> Room::leave(MemberId id) {
-  if (!find(id)) return std::nullopt;
-  size_t at = index_[id];
-  Member gone = std::move(members_[at]);
-  members_.erase(members_.begin() + at);
-  index_[id] = kAbsent;
-  for (size_t i = at; i < members_.size(); ++i) index_[members_[i].id] = uint32_t(i);
-  return gone;
-}
-
-const Member* Room::find_nick(std::string_view nick) const {
-  for (const Member& m : members_) {
-    if (nick_equal(m.nick, nick)) return &m;
+BlockRef Room::apply(const NumberedEvent& e, const RingLimits& limits) {
+  assert(e.room == this && e.id == last_id_ + 1);
+  if (e.kind == EventKind::join) {
+    members_.push_back(Member{e.member, std::string(e.nick)});
+    if (e.member != kNoMember) ++local_;
+  } else if (e.kind == EventKind::leave) {
+    // By id for a local member, by nick for one of another node.
+    auto it = std::find_if(members_.begin(), members_.end(), [&](const Member& m) {
+      return e.member != kNoMember ? m.id == e.member : m.id == kNoMember && m.nick == e.nick;
+    });
+    if (it != members_.end()) {
+      if (it->id != kNoMember) --local_;
+      members_.erase(it);
+    }
   }
-  return nullptr;
+  last_id_ = e.id;
+  sequenced_id = std::max(sequenced_id, e.id);
+  BlockRef block = encode_event(name_, e.kind, e.id, e.ts, e.nick, e.text);
+  ring_.push(e.id, block, limits);
+  return block;
 }
 
-const Member* Room::find(MemberId id) const {
-  if (id >= index_.size() || index_[id] == kAbsent) return nullptr;
-  return &members_[index_[id]];
+void Room::preload(uint64_t id, BlockRef block, const RingLimits& limits) {
+  ring_.push(id, std::move(block), limits);
+  last_id_ = std::max(last_id_, id);
+  sequenced_id = std::max(sequenced_id, last_id_);
+}
+
+uint64_t Room::oldest_available() const {
+  if (oldest_stored_ != 0) return oldest_stored_;
+  return ring_.empty() ? last_id_ + 1 : ring_.first_id();
+}
+
+size_t Room::memory_bytes() const {
+  size_t nicks = 0;
+  for (const Member& m : members_) nicks += m.nick.capacity() > 15 ? m.nick.capacity() + 1 : 0;
+  return sizeof(Room) + name_.capacity() + members_.capacity() * sizeof(Member) + nicks +
+         ring_.memory_bytes();
 }
 
 }  // namespace chatd

@@ -1,52 +1,77 @@
-// Room: the joined members in join order and the server-wide event counter.
+// Room: one room's members in join order, its id sequence (epoch and last
+// id) and the ring of its recent events.
 //
-// Owns each member's nick (one std::string per join). Knows nothing of
-// connections or fds: a member is the app's MemberId (connection slot, so
-// ids are small and dense). find(id) is O(1) through a slot-indexed table,
-// because every msg looks its sender up; join-by-nick and leave are linear,
-// as they are rare next to messages and fan-out is linear anyway.
+// A room changes only through apply(), which folds one numbered event into
+// the member list and the ring and returns the one framed block to fan out.
+// Everything else here only reads. Owns each member's nick (one std::string
+// per membership) and the ring's references; knows nothing of connections
+// or fds: a member is the app's MemberId.
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "chat/event.h"
+#include "chat/event_ring.h"
 #include "chat/member.h"
 
 namespace chatd {
 
 class Room {
  public:
-  // Appends a member; the caller has checked the id is not in the room and
-  // the nick is valid and free (find_nick).
-  void join(MemberId id, std::string_view nick);
+  // A room whose history so far is last_id events of `epoch`, the oldest
+  // still kept anywhere (ring or store) being oldest_stored (0: only what
+  // the ring holds).
+  Room(std::string_view name, std::string_view epoch, uint64_t last_id = 0,
+       uint64_t oldest_stored = 0);
 
-  // Removes the member with this id, keeping the others' order; returns it,
-  // or nullopt if it was not in the room.
-  std::optional<Member> leave(MemberId id);
+  // Folds e (e.room == this, e.id == last_id() + 1) into the room: a join
+  // appends its member, a leave removes it, every event enters the ring.
+  // Returns the event's block, or null if malloc failed (the event still
+  // counts: ids stay consecutive).
+  BlockRef apply(const NumberedEvent& e, const RingLimits& limits);
 
-  // The member whose nick equals nick ASCII-case-insensitively, or nullptr.
-  const Member* find_nick(std::string_view nick) const;
+  // Puts an already stored event into the ring (loading at start), moving
+  // last_id up to it.
+  void preload(uint64_t id, BlockRef block, const RingLimits& limits);
 
-  // The member with this id, or nullptr. O(1).
-  const Member* find(MemberId id) const;
+  std::string_view name() const { return name_; }
+  std::string_view epoch() const { return epoch_; }
+  uint64_t last_id() const { return last_id_; }
+  // The oldest event still available (ring or store); last_id() + 1 if none.
+  uint64_t oldest_available() const;
+  const EventRing& ring() const { return ring_; }
 
-  // Members in join order; invalidated by join and leave.
+  // Members in join order; invalidated by apply().
   std::span<const Member> members() const { return members_; }
   size_t size() const { return members_.size(); }
+  // Members on this node (ids other than kNoMember).
+  size_t local_members() const { return local_; }
 
-  // Hands out the next event id (1, 2, 3, ...): one counter for all events.
-  uint64_t take_event_id() { return next_id_++; }
-  // The id the next event will get.
-  uint64_t next_id() const { return next_id_; }
+  // Bookkeeping the engine keeps on the room for its owners: the last id a
+  // local numbering handed out (ahead of last_id() while a batch waits for
+  // its commit), the sessions that list it (joined or joining), proposals
+  // not yet applied or dropped (the room may not be freed while either is
+  // above 0), and when it was last used (which empty room goes first when
+  // the table is full).
+  uint64_t sequenced_id = 0;
+  uint32_t holders = 0;
+  uint32_t in_flight = 0;
+  int64_t last_used_ms = 0;
+
+  size_t memory_bytes() const;
 
  private:
-  static constexpr uint32_t kAbsent = UINT32_MAX;
+  std::string name_;
+  std::string epoch_;
+  uint64_t last_id_;
+  uint64_t oldest_stored_;
   std::vector<Member> members_;
-  std::vector<uint32_t> index_;  // by MemberId: position in members_, or kAbsent
-  uint64_t next_id_ = 1;
+  size_t local_ = 0;
+  EventRing ring_;
 };
 
 }  // namespace chatd

@@ -83,4 +83,13 @@ bool nick_equal(std::string_view a, std::string_view b) {
   return true;
 }
 
+bool validate_room(std::string_view name) {
+  if (name.empty() || name.size() > kMaxRoomName) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 }  // namespace chatd

@@ -72,6 +72,10 @@ class EventStore {
   // Every room the store holds events of, read once at start.
   virtual std::vector<RoomHead> heads() = 0;
 
+  // One room's head, read when the room is joined and not in memory; false
+  // when the store holds no events of it.
+  virtual bool head(std::string_view room, RoomHead* out) = 0;
+
   // True when events survive a restart (so empty rooms can be dropped from
   // memory and re-read later).
   virtual bool durable() const = 0;

@@ -16,6 +16,7 @@ class MemoryStore final : public EventStore {
     return {};
   }
   std::vector<RoomHead> heads() override { return {}; }
+  bool head(std::string_view, RoomHead*) override { return false; }
   bool durable() const override { return false; }
 };
 

@@ -99,4 +99,12 @@ BlockRef make_client_frame(Opcode op, std::string_view payload, const uint8_t ma
   return b;
 }
 
+std::string_view server_frame_payload(const Block& frame) {
+  auto p = reinterpret_cast<const uint8_t*>(frame.data());
+  assert(frame.size() >= 2 && !(p[1] & 0x80));
+  uint8_t len7 = p[1] & 0x7f;
+  size_t header = len7 < 126 ? 2 : len7 == 126 ? 4 : 10;
+  return {frame.data() + header, frame.size() - header};
+}
+
 }  // namespace chatd

@@ -28,6 +28,10 @@ size_t write_frame_header(uint8_t* dst, Opcode op, uint64_t payload_len, bool fi
 // its headroom (asserts the block is unshared and the headroom suffices).
 void frame_in_place(BlockRef& body, Opcode op);
 
+// The payload of a whole unmasked server frame held by `frame` (as written
+// by frame_in_place or make_frame).
+std::string_view server_frame_payload(const Block& frame);
+
 // A new block holding one frame with a copy of payload; null if malloc fails.
 BlockRef make_frame(Opcode op, std::string_view payload);
 

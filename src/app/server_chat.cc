@@ -1,0 +1,180 @@
+// The chat phase of a WebSocket: requests into the engine, events numbered
+// and stored, and once the turn's commit succeeds, applied and fanned out.
+#include "app/server.h"
+#include "base/clock.h"
+#include "base/log.h"
+
+namespace chatd {
+
+void Server::handle_text(Connection& c, const uint8_t* data, size_t len) {
+  ++metrics_.messages_in;
+  Outcome out = engine_.on_text(c.session, token_of(c), data, len, mono_ms());
+  if (out.reply) send_direct(c, std::move(out.reply));
+  if (out.has_event) submit(out.event, &c);
+}
+
+// Numbers p and adds it to the turn's batch: nothing of it is stored or
+// sent before finish_turn().
+void Server::submit(const Proposal& p, Connection* origin) {
+  NumberedEvent e = sequencer_.number(p, wall_ms());
+  TurnBatch::Target t;
+  if (origin) {
+    t = target_of(*origin);
+    ++origin->batched;
+  }
+  batch_.add_event(e, t);
+}
+
+// A reply for c alone, in order behind c's events still in the batch.
+void Server::send_direct(Connection& c, BlockRef frame) {
+  if (c.batched == 0) return enqueue(c, std::move(frame));
+  ++c.batched;
+  batch_.add_frame(std::move(frame), target_of(c));
+}
+
+// The connection's chat ends (close, reset, timeout, drop): one leave event
+// per room it was in.
+void Server::end_chat(Connection& c) {
+  leaving_.clear();
+  engine_.on_disconnect(c.session, token_of(c), leaving_);
+  for (const Proposal& p : leaving_) submit(p, &c);
+  c.session = Session{};
+  update_chat_gauges();
+}
+
+// Before the flush: commit the turn's events, deliver them, and close the
+// members that fell too far behind, whose leave events make another round.
+// While the store refuses writes, what is left waits for the next turn.
+void Server::finish_turn() {
+  if (!retry_leaves_.empty()) {
+    std::vector<std::pair<Room*, Member>> owed;
+    owed.swap(retry_leaves_);
+    for (auto& [room, leaver] : owed) {
+      submit({room, EventKind::leave, leaver.id, leaver.nick, {}, {}}, nullptr);
+    }
+  }
+  while (!batch_.empty() || !overflowed_.empty()) {
+    commit_turn();
+    settle_overflows();
+    if (!store_ok_) break;
+  }
+}
+
+// Stores the batch's events in one transaction, then delivers the batch.
+void Server::commit_turn() {
+  if (batch_.empty()) return;
+  for (size_t i = 0; i < batch_.size(); ++i) {
+    TurnBatch::Item item = batch_.item(i);
+    if (item.is_event) {
+      const Room& room = *item.event.room;
+      store_->append(to_record(item.event, room.name(), room.epoch()));
+    }
+  }
+  std::string error;
+  bool stored = store_->commit(&error);
+  if (!stored) {
+    ++metrics_.store_errors;
+    if (store_ok_) log_line("store: %s; refusing events until writes succeed", error.c_str());
+  } else if (!store_ok_) {
+    log_line("store: writes succeed again");
+  }
+  store_ok_ = stored;
+  // Delivering may close connections (backlog), which adds to the batch:
+  // those entries go to the next round, after this one.
+  TurnBatch turn;
+  std::swap(turn, batch_);
+  for (size_t i = 0; i < turn.size(); ++i) deliver(turn.item(i), stored);
+  turn.clear();
+  if (batch_.empty()) std::swap(turn, batch_);  // keep the capacity
+  engine_.sweep_rooms();
+  update_chat_gauges();
+}
+
+// One entry of a committed (or refused) batch, in order.
+void Server::deliver(const TurnBatch::Item& item, bool stored) {
+  Connection* c = target(item.target);
+  if (c) --c->batched;
+  if (!item.is_event) {
+    if (c) enqueue(*c, item.frame);
+    return;
+  }
+  const NumberedEvent& e = item.event;
+  if (!stored) {
+    Proposal p{e.room, e.kind, e.member, e.nick, e.text, e.ask};
+    if (e.kind == EventKind::leave && (!c || c->phase != Phase::websocket)) {
+      // A leave is owed whatever the store says: numbered again later (its
+      // proposal stays in flight, so the room stays).
+      e.room->sequenced_id = e.room->last_id();
+      retry_leaves_.push_back({e.room, Member{e.member, std::string(e.nick)}});
+      return;
+    }
+    engine_.drop(p, c ? &c->session : nullptr);
+    if (c && c->phase == Phase::websocket) {
+      ++metrics_.unavailable;
+      std::string_view room = e.room->name();
+      enqueue(*c, encode_error(ChatError::unavailable, &room, e.ask.ref));
+    }
+    return;
+  }
+  Applied a = engine_.apply(e, mono_ms());
+  if (stopping_) return;  // everyone is leaving: no n^2 leave events
+  bool to_origin = c && c->phase == Phase::websocket;
+  if (a.welcome && to_origin) {
+    enqueue(*c, std::move(a.welcome));
+    for (const BlockRef& b : a.replay) enqueue(*c, b);
+    metrics_.replayed_events += a.replay.size();
+  }
+  fan_out(*e.room, a.event);
+  // A leave asked for is sent to the leaver too, who is no member any more.
+  if (e.kind == EventKind::leave && to_origin) {
+    enqueue(*c, a.event);
+    ++metrics_.events_out;
+  }
+}
+
+// One reference to the same framed block for every local member: no copy
+// and no allocation per recipient (the queue's slot array is kept between
+// turns). A closing member still gets what precedes its own leave event,
+// which comes before its close frame; a member whose connection is gone
+// (its leave is on the way) gets nothing, even if its slot is in use again.
+void Server::fan_out(const Room& room, const BlockRef& event) {
+  for (const Member& m : room.members()) {
+    if (m.id == kNoMember) continue;
+    Connection& c = slot(uint32_t(m.id));
+    if (c.phase == Phase::free || token_of(c) != m.id) continue;
+    enqueue(c, event);
+    ++metrics_.events_out;
+  }
+}
+
+// Members whose unsent output passed --max-backlog during a fan-out are
+// dropped after it, never in the middle of iterating a room. Their leave
+// events may push others over the limit: finish_turn() works until none are.
+void Server::settle_overflows() {
+  while (!overflowed_.empty()) {
+    Connection& c = slot(overflowed_.back());
+    overflowed_.pop_back();
+    c.over_backlog = false;
+    if (c.phase != Phase::websocket) continue;
+    ++metrics_.slow_consumers_dropped;
+    close_websocket(c, 1008, "slow consumer");
+  }
+}
+
+Connection* Server::target(TurnBatch::Target t) {
+  if (t.fd == UINT32_MAX || t.fd >= conns_.size()) return nullptr;
+  Connection& c = slot(t.fd);
+  if (c.phase == Phase::free || c.generation != t.generation) return nullptr;
+  return &c;
+}
+
+void Server::update_chat_gauges() {
+  metrics_.joined_users = engine_.participants();
+  metrics_.rooms = engine_.room_count();
+  metrics_.rooms_occupied = engine_.occupied_rooms();
+  metrics_.memberships = engine_.counters().memberships;
+  metrics_.history_requests = engine_.counters().history_requests;
+  metrics_.store_ok = store_ok_;
+}
+
+}  // namespace chatd
