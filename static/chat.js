@@ -127,9 +127,7 @@ function onWelcome(m) {
   }
   const room = rooms.about(m);
   if (!room) return; // left while the join was on the wire (its leave is on the wire too)
-  const fillBelow = room.welcomed(m, s.nick);
-  // After a reload the replay brings only what was missed; fetch what came before it.
-  if (fillBelow !== null) requestOlder(room, fillBelow);
+  room.welcomed(m, s.nick);
   for (const text of room.outbox.splice(0)) sendText(room, text);
   if (room === rooms.current) drawRoom();
   drawRooms();
@@ -141,7 +139,9 @@ function onEvent(m) {
   if (!room) return;
   const got = room.applyEvent(m, s.nick);
   if (!got) return;
-  const { entry, isNew } = got;
+  const { entry, isNew, fill } = got;
+  // After a reload the replay brings only what was missed; fetch what came before it.
+  if (fill) requestOlder(room);
   if (entry.kind === 'own') acknowledge(room, entry.text);
   if (entry.kind === 'other' && isNew) {
     if (room !== rooms.current) room.unread++;

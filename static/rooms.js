@@ -10,7 +10,6 @@ export const DEFAULT_ROOM = 'general';
 export const ROOM_RULE_TEXT = 'a room name is 1 to 64 characters of a-z, 0-9, - and _';
 const NOTICE = 'The server could not resume this room where you left it: older messages may be missing. ' +
   'Its recent history was loaded afresh.';
-const NOTICE_GAP = 'More was said while you were away than the server replays: older messages may be missing.';
 
 // The entry an event (msg or system) is drawn as, for the person whose nick is `self`.
 export function entryOf(m, self) {
@@ -46,7 +45,8 @@ export class Room {
     this.joinRef = null; // ref of the join on the wire, unanswered
     this.liveFrom = Infinity; // events above this id are live (they change the users list)
     this.catchingUp = false; // a fresh replay (resumed: false) is arriving: not new to the reader
-    this.replayEnd = null; // after resumed: true, the id the replay should reach (the welcome's last_id)
+    this.resumedFrom = null; // after resumed: true, until the first event: the `since` it resumed from
+    this.fill = false; // resumed into an empty view (a reload): fetch history once the replay is in
     this.noOlder = false; // the server said there is no older history (`more: false`)
     this.olderRef = null; // ref of the history request on the wire
     this.pending = []; // {text, ref} sent here, oldest first, whose server copy has not come back
@@ -75,8 +75,7 @@ export class Room {
     this.showOlder();
   }
 
-  // Takes in the server's welcome `m` for `self`. Returns the id below which
-  // history is still to be fetched (a reload resumed into an empty view), or null.
+  // Takes in the server's welcome `m` for `self`.
   welcomed(m, self) {
     const askedSince = this.epoch !== null; // joinMessage asked to resume
     const since = this.lastId;
@@ -85,7 +84,8 @@ export class Room {
     this.joinRef = null;
     this.liveFrom = Number.isInteger(m.last_id) ? m.last_id : 0;
     this.catchingUp = !resumed;
-    this.replayEnd = resumed ? this.liveFrom : null;
+    this.resumedFrom = resumed ? since : null;
+    this.fill = resumed && this.view.size === 0;
     if (!resumed && askedSince) {
       // Another epoch, or too far behind: what is shown may clash with the new ids.
       this.view.clear();
@@ -96,22 +96,27 @@ export class Room {
     if (typeof m.epoch === 'string') this.epoch = m.epoch;
     this.users = Array.isArray(m.users) ? m.users.filter((u) => typeof u === 'string') : [self];
     if (!this.users.includes(self)) this.users.push(self);
-    return resumed && this.view.size === 0 && since > 0 ? since + 1 : null;
   }
 
   // Takes in an event `m` (msg or system). Returns null when it is shown
-  // already, else {entry, isNew}: isNew when the reader has not seen it
-  // before (not history, not a fresh replay after a lost epoch).
+  // already, else {entry, isNew, fill}: isNew when the reader has not seen it
+  // before (not history, not a fresh replay after a lost epoch); fill when
+  // the replay is in and the view, resumed empty, wants the history before it.
   applyEvent(m, self) {
     const e = entryOf(m, self);
     const numbered = Number.isInteger(e.id);
     if (numbered && this.view.has(e.id)) return null; // a replay overlapping what is shown
     const live = !numbered || e.id > this.liveFrom;
     if (live) this.catchingUp = false;
-    if (live && this.replayEnd !== null) {
-      // The replay is capped (--max-replay): one that stopped short left a gap.
-      if (this.lastId < this.replayEnd) this.view.setNotice(NOTICE_GAP);
-      this.replayEnd = null;
+    if (numbered && this.resumedFrom !== null) {
+      // More was missed than the server replays (--max-replay): it sent the
+      // newest, so the replay starts past a gap. Drop what is shown before the
+      // gap; "load older" brings the history back without a hole.
+      if (e.id > this.resumedFrom + 1 && this.view.size > 0) {
+        this.view.clear();
+        this.noOlder = false;
+      }
+      this.resumedFrom = null;
     }
     const isNew = !this.catchingUp && (!numbered || e.id > this.lastId);
     if (numbered) {
@@ -125,7 +130,9 @@ export class Room {
       if (m.event === 'join' && !this.users.includes(e.nick)) this.users.push(e.nick);
       if (m.event === 'leave') this.users = this.users.filter((u) => u !== e.nick);
     }
-    return { entry: e, isNew };
+    const fill = live && this.fill;
+    if (live) this.fill = false;
+    return { entry: e, isNew, fill };
   }
 
   // Takes in a `history` answer: older events put in above, in place.

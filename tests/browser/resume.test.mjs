@@ -112,6 +112,51 @@ test('a dropped connection while others send: rejoined with since, no gap and no
   await writer.close();
 });
 
+test('missing more than --max-replay: the view starts after the gap, never with a hole, and load older fills back', { timeout: WAIT_MS * 4 }, async () => {
+  const small = await startChatd({ args: ['--rate', '0', '--max-replay', '5'] });
+  try {
+    const gus = await openPerson(browser, small, { room: 'gap' });
+    const routes = [];
+    await gus.page.routeWebSocket(/\/ws$/, (ws) => {
+      const srv = ws.connectToServer();
+      routes.push({ ws, srv });
+      ws.onClose(() => srv.close());
+    });
+    await gus.page.reload();
+    await join(gus.page, 'gus');
+    const writer = await rawClient(browser, small);
+    await writer.send({ type: 'join', room: 'gap', nick: 'gapper' });
+    await writer.waitFor((m) => m.type === 'welcome');
+    for (let i = 0; i < 3; i++) await writer.send({ type: 'msg', room: 'gap', msg: line(i) });
+    await waitLast(gus.page, 'other', line(2));
+
+    const first = routes.at(-1);
+    await first.ws.close({ code: 4000, reason: 'test cut' });
+    await first.srv.close();
+    await waitState(gus.page, ['closed', 'connecting']);
+    for (let i = 3; i < 23; i++) await writer.send({ type: 'msg', room: 'gap', msg: line(i) });
+    await waitState(gus.page, 'open');
+    await waitLast(gus.page, 'system', 'gus joined');
+    const contiguous = (list) => list.every((e, i) => i === 0 || e.id === list[i - 1].id + 1);
+    const resumed = await events(gus.page);
+    assert.ok(contiguous(resumed), `a hole in the view: ${JSON.stringify(resumed.map((e) => e.id))}`);
+    assert.ok(!resumed.some((e) => e.body === line(2)), 'kept entries from before the gap');
+    for (let n = 0; n < 3 && await byId(gus.page, 'load-older').isVisible(); n++) {
+      const count = (await events(gus.page)).length;
+      await byId(gus.page, 'load-older').click();
+      await gus.page.waitForFunction((c) => document.querySelectorAll('[data-testid="message"][data-id]').length > c, count);
+    }
+    await waitBodies(gus.page, lines(0, 23));
+    const all = await events(gus.page);
+    assertIdOrder(all, 'after loading back');
+    assert.ok(contiguous(all), `a hole after loading back: ${JSON.stringify(all.map((e) => e.id))}`);
+    await gus.context.close();
+    await writer.close();
+  } finally {
+    await small.stop();
+  }
+});
+
 test('two tabs with different nicks keep their own nick and rooms across reloads; a duplicated tab asks for a nick', { timeout: WAIT_MS * 4 }, async () => {
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   context.setDefaultTimeout(WAIT_MS);
