@@ -62,9 +62,10 @@ function joinAll() {
   setStatus();
 }
 
-// Asks for up to HISTORY events of `room` older than `before` (default: its oldest shown).
-function requestOlder(room, before = room.view.oldest) {
-  if (!room.joined || room.olderRef || !Number.isInteger(before) || before <= 1) return;
+// Asks for up to HISTORY events of `room` older than its oldest shown, unless the server said there are none.
+function requestOlder(room) {
+  const before = room.view.oldest;
+  if (!room.joined || room.olderRef || !room.hasOlder) return;
   const ref = requests.add('history', room.name);
   if (!conn.send({ type: 'history', room: room.name, before, limit: HISTORY, ref })) {
     requests.forget(ref);
