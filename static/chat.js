@@ -145,7 +145,10 @@ function onEvent(m) {
   if (fill) requestOlder(room);
   if (entry.kind === 'own') acknowledge(room, entry.text);
   if (entry.kind === 'other' && isNew) {
-    if (room !== rooms.current) room.unread++;
+    if (room !== rooms.current) {
+      if (room.unread === 0) room.firstUnread = entry.id ?? null;
+      room.unread++;
+    }
     noteUnread();
   }
   if (room === rooms.current) drawRoom();
@@ -265,9 +268,11 @@ function showRoom(name) {
     prev.view.unmount();
   }
   rooms.shown = name;
+  if (prev !== room) room.view.markNew(room.unread > 0 ? room.firstUnread : null);
   page.mount(room);
   if (prev !== room) page.setText(room.draft);
   room.unread = 0;
+  room.firstUnread = null;
   if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
   drawRoom();
   drawRooms();

@@ -163,6 +163,17 @@ export class RoomView {
     note.firstChild.textContent = text;
   }
 
+  // Marks where the unread part begins: a "New" line above the entry of `id`
+  // (none when null or not shown).
+  markNew(id) {
+    this.list.querySelector('.new-marker')?.remove();
+    const li = id === null ? null : this.byId.get(id);
+    if (!li) return;
+    let at = li;
+    if (at.previousElementSibling?.classList.contains('day')) at = at.previousElementSibling;
+    at.before(el('li', { class: 'new-marker', role: 'separator' }, 'New'));
+  }
+
   // Removes every entry and the notice (a history that is loaded afresh).
   clear() {
     while (this.head.nextSibling) this.head.nextSibling.remove();
@@ -263,7 +274,7 @@ export class RoomView {
 
   // Redraws every day separator and group in the list.
   decorate() {
-    for (const sep of this.list.querySelectorAll('.day')) sep.remove();
+    for (const sep of this.list.querySelectorAll('.day, .new-marker')) sep.remove();
     let prev = null;
     for (let node = this.head.nextElementSibling; node; node = node.nextElementSibling) {
       if (!isEntry(node)) continue;

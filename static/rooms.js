@@ -40,6 +40,7 @@ export class Room {
     this.epoch = null; // the server's name for this room's id sequence, once welcomed
     this.lastId = 0; // newest event id received
     this.unread = 0;
+    this.firstUnread = null; // id of the oldest unread message, while unread > 0
     this.users = [];
     this.joined = false; // welcomed on the current connection
     this.joinRef = null; // ref of the join on the wire, unanswered

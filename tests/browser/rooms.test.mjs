@@ -59,14 +59,22 @@ test('two rooms: each keeps its conversation and people, and counts unread messa
   await waitUnread(ana.page, 'lobby', 0);
   await waitBodies(ana.page, ['lobby one', 'lobby two', 'lobby three']);
   assertIdOrder(await events(ana.page), 'lobby');
+  // A "New" line marks where the unread part began.
+  const afterMarker = await ana.page.$eval('[data-testid="messages"] .new-marker',
+    (m) => m.nextElementSibling.querySelector('[data-testid="body"]')?.textContent);
+  assert.equal(afterMarker, 'lobby one');
 
   // Now the other way round: the kitchen counts, and one from ana herself does not.
   await showRoom(ben.page, 'kitchen');
   await say(ben.page, 'kitchen one');
   await waitUnread(ana.page, 'kitchen', 1);
-  await showRoom(ana.page, 'kitchen');
+  // Alt+Up and Alt+Down walk the rooms list.
+  await ana.page.keyboard.press('Alt+ArrowDown');
+  await ana.page.locator('[data-testid="room"][data-room="kitchen"][data-active]').waitFor();
   await waitBodies(ana.page, ['kitchen one']);
-  await showRoom(ana.page, 'lobby');
+  await ana.page.keyboard.press('Alt+ArrowUp');
+  await ana.page.locator('[data-testid="room"][data-room="lobby"][data-active]').waitFor();
+  assert.equal(await ana.page.locator('[data-testid="messages"] .new-marker').count(), 0, 'nothing unread, no marker');
   await say(ana.page, 'mine, in the lobby');
   await waitLast(ana.page, 'own', 'mine, in the lobby');
   assert.equal((await roomList(ana.page)).find((r) => r.room === 'kitchen').unread, 0);
