@@ -71,6 +71,7 @@ export function mount(room) {
 export function drawRoom(room, self) {
   const inChat = chatting();
   ui.roomHead.hidden = !room || !inChat;
+  if (!room) ui.text.placeholder = 'Join a room to talk';
   if (room) {
     ui.roomTitle.textContent = room.name;
     ui.roomCount.textContent = `${room.users.length} online`;
