@@ -11,7 +11,7 @@ packages=(
   libsimdjson-dev libsqlite3-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang-14 libclang-rt-14-dev clang-format
   python3 python3-websockets python3-pytest
-  chromium
+  chromium fonts-noto-color-emoji
   nginx-light openssl systemd
 )
 

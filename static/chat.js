@@ -1,39 +1,30 @@
-// chatd web client: one WebSocket speaking the chat protocol, the state of
-// this person in the room, and the forms. Rendering lives in view.js.
-import { Conversation, renderUsers as drawUsers, el } from './view.js';
+// chatd web client: wires the connection (connection.js), the rooms and what
+// the protocol's messages do to them (rooms.js), what the page remembers
+// (storage.js) and the page itself (page.js, render.js) to one another.
+import { Connection, Requests, joinMessage, HISTORY } from './connection.js';
+import { Rooms, roomName, validRoom, DEFAULT_ROOM, ROOM_RULE_TEXT } from './rooms.js';
+import { el, renderDirectory } from './render.js';
+import * as page from './page.js';
+import * as saved from './storage.js';
 
-const BACKOFF_FIRST_MS = 500; // first reconnect delay; doubles per failed try
-const BACKOFF_MAX_MS = 10000;
-const BACKOFF_JITTER = 0.3; // +-30%, so a restarted server is not hit by everyone at once
-const MSG_MAX_CODE_POINTS = 2000; // PROTOCOL.md msg limit, only used to warn while typing
+const { ui } = page;
 const BASE_TITLE = document.title;
 
-const $ = (id) => document.getElementById(id);
-const ui = {
-  app: $('app'), status: $('status'), me: $('me'), users: $('users'), count: $('user-count'),
-  messages: $('messages'), empty: $('empty'), jump: $('jump'),
-  joinForm: $('join-form'), nick: $('nick'), join: $('join'), joinError: $('join-error'),
-  sendForm: $('send-form'), text: $('text'), send: $('send'), hint: $('send-hint'),
-};
-
 const s = {
-  ws: null,
-  wanted: null, // nick the person asked for; set while they mean to be in the room
+  wanted: null, // nick the person asked for; set while they mean to be in
   nick: null, // nick as the server stored it, once joined
-  joined: false, // this connection has been welcomed
-  joinSent: false, // a join is on the wire, unanswered
-  everJoined: false, // a refused join is a rejoin (retry) rather than a first try (show it)
-  pending: [], // texts sent, oldest first, whose server copy has not come back
-  outbox: [], // texts typed while a rejoin was under way, sent once welcomed
-  users: [],
-  attempt: 0,
-  timer: 0,
-  unread: 0,
+  claimed: false, // this connection holds the nick (a join of it was welcomed)
+  claimRef: null, // the join that is to claim the nick on this connection, unanswered
+  everJoined: false, // a refused claim is a rejoin to retry rather than a first try to show
+  unread: 0, // for the title, while the page is hidden
+  saveTimer: 0,
 };
-const conv = new Conversation(ui.messages, ui.empty, ui.jump);
-const addEntry = (kind, e) => conv.add(kind, e);
-const addDivider = (text) => conv.divider(text);
-const renderUsers = () => drawUsers(ui.users, ui.count, s.users, s.nick);
+const rooms = new Rooms();
+const requests = new Requests();
+// Tabs of this browser tell each other which nick they hold: a duplicated tab
+// carries a copy of sessionStorage, and must not fight the original for it.
+const tabs = 'BroadcastChannel' in window ? new BroadcastChannel('chatd.tabs') : null;
+const tabId = Math.random().toString(36).slice(2);
 
 function serverUrl() {
   const meta = document.querySelector('meta[name="chat-server"]');
@@ -46,184 +37,363 @@ function serverUrl() {
   return url.href;
 }
 
-// Delay before reconnect try number `n` (0-based): exponential, capped, jittered.
-function backoff(n) {
-  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.min(n, 16));
-  return Math.round(base * (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * Math.random()));
+const conn = new Connection(serverUrl(), { onOpen, onMessage: handle, onClose, onChange: setStatus });
+
+// ---- requests
+
+function sendJoin(room) {
+  if (room.joined || room.joinRef || !s.wanted || !conn.open) return;
+  if (!s.claimed && s.claimRef) return; // the nick's claim is answered first
+  const ref = requests.add('join', room.name);
+  if (!conn.send(joinMessage(room, s.nick ?? s.wanted, ref))) return;
+  room.joinRef = ref;
+  if (!s.claimed) s.claimRef = ref;
 }
 
-function setStatus() {
-  const ws = s.ws;
-  let state = 'closed';
-  let label = 'Offline';
-  if (ws && ws.readyState === WebSocket.OPEN) {
-    if (s.everJoined && s.wanted && !s.joined) {
-      state = 'connecting'; // connected again, but not back in the room yet
-      label = 'Rejoining…';
-    } else {
-      state = 'open';
-      label = s.joined ? 'Connected' : 'Ready';
-    }
-  } else if (ws && ws.readyState === WebSocket.CONNECTING) {
-    state = 'connecting';
-    label = 'Connecting…';
-  } else if (s.timer) {
-    label = 'Offline · retrying';
+// Joins every room not joined yet; the shown one first, alone, since the first join claims the nick.
+function joinAll() {
+  if (!s.wanted || !conn.open) return;
+  if (!s.claimed) {
+    const first = rooms.current || rooms.list[0];
+    if (first && !s.claimRef) sendJoin(first);
+  } else {
+    for (const r of rooms.list) sendJoin(r);
   }
-  ui.status.dataset.state = state;
-  ui.status.textContent = label;
-  ui.send.disabled = !s.wanted;
-}
-
-function connect() {
-  clearTimeout(s.timer);
-  s.timer = 0;
-  if (s.ws) return;
-  let ws;
-  try {
-    ws = new WebSocket(serverUrl());
-  } catch (e) {
-    addError(`Cannot reach the chat server: ${e.message}`);
-    return;
-  }
-  s.ws = ws;
-  ws.onopen = () => {
-    if (!s.wanted) s.attempt = 0;
-    setStatus();
-    if (s.wanted) sendJoin();
-  };
-  ws.onmessage = (ev) => {
-    let m;
-    try {
-      m = JSON.parse(ev.data);
-    } catch {
-      return; // not ours to show; the server never sends this
-    }
-    if (m && typeof m === 'object') handle(m);
-  };
-  ws.onclose = () => {
-    if (s.ws !== ws) return;
-    s.ws = null;
-    const wasJoined = s.joined;
-    s.joined = false;
-    s.joinSent = false;
-    s.pending = []; // their fate is unknown; the text stays in the input
-    if (wasJoined) addDivider('Connection lost');
-    clearTimeout(s.timer); // a pending join retry belongs to the connection that just ended
-    s.timer = setTimeout(connect, backoff(s.attempt++));
-    setStatus();
-  };
   setStatus();
 }
 
-function sendJson(obj) {
-  if (!s.ws || s.ws.readyState !== WebSocket.OPEN) return false;
-  s.ws.send(JSON.stringify(obj));
+// Asks for up to HISTORY events of `room` older than its oldest shown, unless the server said there are none.
+function requestOlder(room) {
+  const before = room.view.oldest;
+  if (!room.joined || room.olderRef || !room.hasOlder) return;
+  const ref = requests.add('history', room.name);
+  if (!conn.send({ type: 'history', room: room.name, before, limit: HISTORY, ref })) {
+    requests.forget(ref);
+    return;
+  }
+  room.olderRef = ref;
+  room.showOlder();
+}
+
+function sendText(room, text) {
+  const ref = requests.add('msg', room.name, { text });
+  if (!room.joined || !conn.send({ type: 'msg', room: room.name, msg: text, ref })) {
+    requests.forget(ref);
+    return false;
+  }
+  room.pending.push({ text, ref });
   return true;
 }
 
-function sendJoin() {
-  if (s.joined || s.joinSent || !s.wanted) return;
-  s.joinSent = sendJson({ type: 'join', nick: s.wanted });
-  ui.join.disabled = s.joinSent;
+// ---- the connection
+
+function onOpen() {
+  if (!s.wanted) conn.succeeded();
+  joinAll();
+}
+
+function onClose() {
+  s.claimed = false;
+  s.claimRef = null;
+  requests.clear(); // their fate is unknown; typed text stays in the input
+  for (const r of rooms.list) r.disconnected();
+  drawRooms();
 }
 
 function handle(m) {
   switch (m.type) {
     case 'welcome': return onWelcome(m);
-    case 'msg': return onMsg(m);
-    case 'system': return onSystem(m);
+    case 'msg':
+    case 'system': return onEvent(m);
+    case 'history': return onHistory(m);
+    case 'rooms': return onRoomsList(m);
     case 'error': return onError(m);
     default: return undefined; // newer servers may say more; ignore
   }
 }
 
 function onWelcome(m) {
-  const rejoin = s.everJoined;
-  s.joined = true;
-  s.joinSent = false;
-  s.everJoined = true;
-  s.attempt = 0;
-  s.nick = typeof m.nick === 'string' ? m.nick : s.wanted;
-  s.wanted = s.nick;
-  s.users = Array.isArray(m.users) ? m.users.filter((u) => typeof u === 'string') : [s.nick];
-  if (!s.users.includes(s.nick)) s.users.push(s.nick);
-  renderUsers();
-  ui.app.dataset.phase = 'chat';
-  ui.joinForm.hidden = true;
-  ui.sendForm.hidden = false;
-  ui.joinError.hidden = true;
-  ui.me.hidden = false;
-  ui.me.replaceChildren('as ', el('strong', null, s.nick));
-  ui.hint.textContent = '';
-  if (rejoin) addDivider('Reconnected');
-  else ui.text.focus();
-  setStatus();
-  const queued = s.outbox.splice(0);
-  for (const text of queued) sendText(text);
-}
-
-function onMsg(m) {
-  const nick = String(m.nick ?? '');
-  const text = String(m.msg ?? '');
-  const own = s.nick !== null && nick === s.nick;
-  if (own) {
-    const i = s.pending.indexOf(text);
-    if (i >= 0) {
-      s.pending.splice(i, 1);
-      if (ui.text.value === text) {
-        ui.text.value = '';
-        autosize();
-      }
-    }
+  requests.take(m.ref);
+  if (!s.claimed) {
+    s.claimed = true;
+    s.claimRef = null;
+    s.everJoined = true;
+    s.nick = typeof m.nick === 'string' ? m.nick : s.wanted;
+    s.wanted = s.nick;
+    saved.setTabNick(s.nick);
+    conn.succeeded();
+    page.showChat(s.nick);
+    drawRoom();
+    joinAll();
   }
-  addEntry(own ? 'own' : 'other', { nick, text, ts: m.ts, id: m.id });
-  if (!own) noteUnread();
+  const room = rooms.about(m);
+  if (!room) return; // left while the join was on the wire (its leave is on the wire too)
+  room.welcomed(m, s.nick);
+  for (const text of room.outbox.splice(0)) sendText(room, text);
+  if (room === rooms.current) drawRoom();
+  drawRooms();
+  scheduleSave();
 }
 
-function onSystem(m) {
-  const nick = String(m.nick ?? '');
-  const text = typeof m.text === 'string' ? m.text : `${nick} ${m.event === 'leave' ? 'left' : 'joined'}`;
-  if (m.event === 'join' && !s.users.includes(nick)) s.users.push(nick);
-  if (m.event === 'leave') s.users = s.users.filter((u) => u !== nick);
-  renderUsers();
-  addEntry('system', { text, ts: m.ts, id: m.id, event: m.event });
+function onEvent(m) {
+  const room = rooms.about(m);
+  if (!room) return;
+  const got = room.applyEvent(m, s.nick);
+  if (!got) return;
+  const { entry, isNew, fill } = got;
+  // After a reload the replay brings only what was missed; fetch what came before it.
+  if (fill) requestOlder(room);
+  if (entry.kind === 'own') acknowledge(room, entry.text);
+  if (entry.kind === 'other' && isNew) {
+    if (room !== rooms.current) {
+      if (room.unread === 0) room.firstUnread = entry.id ?? null;
+      room.unread++;
+    }
+    noteUnread();
+  }
+  if (room === rooms.current) drawRoom();
+  if (room !== rooms.current || entry.kind === 'other') drawRooms();
+  scheduleSave();
+}
+
+// The server's copy of one of our messages came back: it is no longer pending, and the input is cleared.
+function acknowledge(room, text) {
+  const i = room.pending.findIndex((p) => p.text === text);
+  if (i < 0) return;
+  requests.forget(room.pending[i].ref);
+  room.pending.splice(i, 1);
+  if (room === rooms.current && ui.text.value === text) page.setText('');
+  else if (room.draft === text) room.draft = '';
+}
+
+function onHistory(m) {
+  requests.take(m.ref);
+  const room = rooms.about(m);
+  if (!room) return;
+  room.applyHistory(m, s.nick);
+  if (room === rooms.current) drawRoom();
+}
+
+function onRoomsList(m) {
+  requests.take(m.ref);
+  const list = Array.isArray(m.rooms) ? m.rooms.filter((r) => r && typeof r.room === 'string') : [];
+  renderDirectory(ui.directory, list.map((r) => ({ room: r.room, users: Number(r.users) || 0 })), rooms.names(), openRoom);
 }
 
 function onError(m) {
   const message = String(m.message || m.code || 'error');
-  if (!s.joined && s.joinSent) {
-    s.joinSent = false;
-    if (s.everJoined && m.code === 'nick_taken') {
-      // Our old connection may not have timed out yet: try the same nick again later.
-      clearTimeout(s.timer);
-      s.timer = setTimeout(() => { s.timer = 0; sendJoin(); }, backoff(s.attempt++));
-      setStatus();
+  const req = requests.take(m.ref) || guessRequest(m);
+  const room = req ? rooms.get(req.room) : (typeof m.room === 'string' ? rooms.get(m.room) : null);
+  switch (req?.kind) {
+    case 'join':
+      joinRefused(req, room, m.code, message);
       return;
-    }
-    s.wanted = null;
-    s.everJoined = false;
-    s.outbox = [];
-    ui.app.dataset.phase = 'join';
-    ui.joinForm.hidden = false;
-    ui.sendForm.hidden = true;
-    ui.me.hidden = true;
-    ui.join.disabled = false;
-    ui.joinError.textContent = message;
-    ui.joinError.hidden = false;
-    addEntry('error', { text: message, code: m.code });
-    ui.nick.focus();
-    ui.nick.select();
+    case 'msg':
+      if (room) room.pending = room.pending.filter((p) => p.ref !== req.ref);
+      break;
+    case 'history':
+      if (room) {
+        room.olderRef = null;
+        room.showOlder();
+      }
+      break;
+    case 'rooms':
+      ui.directory.replaceChildren(el('li', { class: 'directory-empty' }, message));
+      return;
+    case 'leave':
+      return; // already gone from the page
+    default:
+      break;
+  }
+  (room || rooms.current)?.view.addLocal('error', { text: message, code: m.code });
+  drawRoom();
+}
+
+// For a server that does not echo `ref`: the request an error most likely answers.
+function guessRequest(m) {
+  if (!s.claimed && s.claimRef && requests.has(s.claimRef)) return requests.take(s.claimRef);
+  const room = typeof m.room === 'string' ? rooms.get(m.room) : rooms.current;
+  if (room && room.joinRef && !room.joined) return requests.take(room.joinRef);
+  // Errors answer messages in order: the oldest unanswered one was refused.
+  if (room && room.pending.length && m.code !== 'already_joined') return requests.take(room.pending[0].ref);
+  return null;
+}
+
+function joinRefused(req, room, code, message) {
+  if (room) room.joinRef = null;
+  const claim = !s.claimed;
+  if (claim) s.claimRef = null;
+  if (code === 'already_joined' && room) {
+    room.joined = true;
+    return;
+  }
+  if (code === 'unavailable' || code === 'rate_limited' || (claim && s.everJoined && code === 'nick_taken')) {
+    // Our old connection may not have timed out yet, or the server is busy: try again later.
+    conn.later(joinAll);
     setStatus();
     return;
   }
-  // Errors answer our messages in order: the oldest unanswered one was refused.
-  if (s.joined && m.code !== 'already_joined') s.pending.shift();
-  addEntry('error', { text: message, code: m.code });
+  if (claim && !s.everJoined) {
+    // A first try refused (the nick, or the room it was to enter): back to the form, saying why.
+    s.wanted = null;
+    for (const r of [...rooms.list]) if (r !== rooms.current) rooms.remove(r.name);
+    page.showJoinForm(message);
+    rooms.current?.view.addLocal('error', { text: message, code });
+    drawRoom();
+    drawRooms();
+    return;
+  }
+  // This room cannot be joined (its name, a limit): say so and let it go.
+  page.showRoomError(`Cannot join #${req.room}: ${message}`);
+  if (rooms.current && rooms.current !== room) rooms.current.view.addLocal('error', { text: message, code });
+  if (room) dropRoom(room.name);
+  if (claim) joinAll(); // the nick is still to be claimed, through another room
+  drawRoom();
 }
 
-function addError(text) {
-  addEntry('error', { text });
+// ---- rooms
+
+function addRoom(name) {
+  const room = rooms.add(name, () => requestOlder(room));
+  return room;
+}
+
+// Shows `name` (which must be in `rooms`): its conversation, people, draft; the address follows.
+function showRoom(name) {
+  const prev = rooms.current;
+  const room = rooms.get(name);
+  if (!room) return;
+  if (prev && prev !== room) {
+    prev.draft = ui.text.value;
+    prev.view.unmount();
+  }
+  rooms.shown = name;
+  if (prev !== room) room.view.markNew(room.unread > 0 ? room.firstUnread : null);
+  page.mount(room);
+  if (prev !== room) page.setText(room.draft);
+  room.unread = 0;
+  room.firstUnread = null;
+  if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
+  drawRoom();
+  drawRooms();
+  scheduleSave();
+}
+
+// Joins (if need be) and shows the room `name`, a valid name.
+function openRoom(name) {
+  if (!rooms.has(name)) addRoom(name);
+  showRoom(name);
+  joinAll();
+}
+
+// Removes a room from the page; shows its neighbour, or nothing.
+function dropRoom(name) {
+  const room = rooms.get(name);
+  if (!room) return;
+  room.view.unmount();
+  const next = rooms.remove(name);
+  if (next) {
+    showRoom(next.name);
+  } else {
+    page.mount(null);
+    history.replaceState(null, '', location.pathname + location.search);
+    drawRoom();
+  }
+  drawRooms();
+  scheduleSave();
+}
+
+function leaveRoom() {
+  const room = rooms.current;
+  if (!room) return;
+  if (room.joined || room.joinRef) conn.send({ type: 'leave', room: room.name, ref: requests.add('leave', room.name) });
+  dropRoom(room.name);
+}
+
+// The room the address names ('' when none), as typed there; validity is the caller's to check.
+function hashRoom() {
+  let raw = location.hash.slice(1);
+  try {
+    raw = decodeURIComponent(raw);
+  } catch {
+    // a malformed escape: keep it raw, the room rule refuses it
+  }
+  return raw ? roomName(raw) : '';
+}
+
+// The address names a room: open it, or, before joining, make it the one to join.
+function followHash() {
+  const name = hashRoom();
+  if (!name || name === rooms.shown) return;
+  if (!validRoom(name)) {
+    const text = `The address names “${name}”, which is not a room: ${ROOM_RULE_TEXT}.`;
+    page.showRoomError(text);
+    rooms.current?.view.addLocal('error', { text, code: 'room_invalid' });
+    drawRoom();
+    if (rooms.shown) history.replaceState(null, '', `#${rooms.shown}`);
+    return;
+  }
+  if (s.wanted || s.everJoined) {
+    openRoom(name);
+    return;
+  }
+  const placeholder = rooms.current;
+  addRoom(name);
+  showRoom(name);
+  if (placeholder && placeholder.name !== name) rooms.remove(placeholder.name);
+  drawRooms();
+}
+
+// ---- persistence
+
+function saveNow() {
+  clearTimeout(s.saveTimer);
+  s.saveTimer = 0;
+  if (!s.everJoined || !s.nick) return;
+  saved.saveState(s.nick, { rooms: rooms.list.map((r) => r.saved()), shown: rooms.shown });
+}
+
+function scheduleSave() {
+  if (!s.saveTimer) s.saveTimer = setTimeout(saveNow, 0);
+}
+
+// Adds the rooms saved for `nick`; returns the name of the one it showed last, or null.
+function restoreRooms(nick) {
+  const st = saved.loadState(nick);
+  if (!st) return null;
+  for (const v of st.rooms) if (validRoom(v.name)) addRoom(v.name).restore(v);
+  return st.shown && rooms.has(st.shown) ? st.shown : null;
+}
+
+// ---- drawing
+
+function setStatus() {
+  let state = conn.state();
+  let label = 'Offline';
+  if (state === 'open') {
+    if (s.everJoined && s.wanted && !s.claimed && rooms.size > 0) {
+      state = 'connecting'; // connected again, but not back in the rooms yet
+      label = 'Rejoining…';
+    } else {
+      label = s.claimed ? 'Connected' : 'Ready';
+    }
+  } else if (state === 'connecting') {
+    label = 'Connecting…';
+  } else if (conn.waiting) {
+    label = 'Offline · retrying';
+  }
+  page.drawStatus(state, label);
+  ui.send.disabled = !s.wanted || !rooms.current;
+  ui.join.disabled = !!s.claimRef && !s.everJoined;
+}
+
+function drawRoom() {
+  page.drawRoom(rooms.current, s.nick);
+  setStatus();
+}
+
+function drawRooms() {
+  page.drawRooms(rooms, showRoom);
 }
 
 function noteUnread() {
@@ -232,43 +402,49 @@ function noteUnread() {
   document.title = `(${s.unread}) ${BASE_TITLE}`;
 }
 
-function sendText(text) {
-  if (s.joined && sendJson({ type: 'msg', msg: text })) {
-    s.pending.push(text);
-    return true;
-  }
-  return false;
-}
+// ---- the forms
 
 function submitMessage() {
   const text = ui.text.value;
-  if (text === '' || !s.wanted) return;
-  if (sendText(text)) {
+  const room = rooms.current;
+  if (text === '' || !s.wanted || !room) return;
+  if (sendText(room, text)) {
     ui.hint.textContent = '';
-  } else if (s.ws && s.ws.readyState === WebSocket.OPEN && s.joinSent) {
-    s.outbox.push(text); // a rejoin is answering right now; send right after it
+  } else if (conn.open && (room.joinRef || s.claimRef)) {
+    room.outbox.push(text); // a rejoin is answering right now; send right after it
   } else {
     ui.hint.textContent = 'Not connected: your message is kept and can be sent once back online.';
   }
 }
 
-function autosize() {
-  ui.text.style.height = 'auto';
-  ui.text.style.height = `${ui.text.scrollHeight + 2}px`;
-  const n = [...ui.text.value].length;
-  ui.hint.classList.toggle('over', n > MSG_MAX_CODE_POINTS);
-  if (n > MSG_MAX_CODE_POINTS) ui.hint.textContent = `${n} / ${MSG_MAX_CODE_POINTS} characters`;
-  else if (ui.hint.textContent.includes(' characters')) ui.hint.textContent = '';
+function connectNow() {
+  try {
+    conn.connect();
+  } catch (e) {
+    rooms.current?.view.addLocal('error', { text: `Cannot reach the chat server: ${e.message}` });
+    drawRoom();
+  }
 }
 
 ui.joinForm.addEventListener('submit', (ev) => {
   ev.preventDefault();
-  if (s.joinSent) return;
-  s.wanted = ui.nick.value;
+  if (s.claimRef) return;
+  const nick = ui.nick.value;
+  s.wanted = nick;
+  s.nick = null; // the server says how it stores the nick, once welcomed
   s.everJoined = false;
   ui.joinError.hidden = true;
-  if (!s.ws) connect();
-  else sendJoin();
+  // The same person back in a new tab finds their rooms again.
+  const placeholder = rooms.current;
+  const fromHash = hashRoom();
+  const last = restoreRooms(nick.trim());
+  const target = validRoom(fromHash) ? fromHash : (last || placeholder?.name || DEFAULT_ROOM);
+  if (last && placeholder && placeholder.name !== target && placeholder.view.size === 0) rooms.remove(placeholder.name);
+  addRoom(target);
+  showRoom(target);
+  if (!conn.open) connectNow();
+  else joinAll();
+  setStatus();
 });
 
 ui.sendForm.addEventListener('submit', (ev) => {
@@ -283,12 +459,42 @@ ui.text.addEventListener('keydown', (ev) => {
     submitMessage();
   }
 });
-ui.text.addEventListener('input', autosize);
+ui.text.addEventListener('input', page.autosize);
 ui.nick.addEventListener('input', () => { ui.joinError.hidden = true; });
 
+ui.roomForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const typed = ui.roomName.value;
+  const name = roomName(typed);
+  if (!validRoom(name)) {
+    page.showRoomError(name === '' ? 'Type the name of a room.' : `“${typed.trim()}” is not a room name: ${ROOM_RULE_TEXT}.`);
+    return;
+  }
+  ui.roomError.hidden = true;
+  ui.roomName.value = '';
+  openRoom(name);
+});
+ui.roomName.addEventListener('input', () => { ui.roomError.hidden = true; });
+
+ui.browse.addEventListener('click', () => {
+  const open = ui.directory.hidden;
+  ui.directory.hidden = !open;
+  ui.browse.setAttribute('aria-expanded', String(open));
+  if (!open) return;
+  const ref = requests.add('rooms', null);
+  const sent = conn.send({ type: 'rooms', ref });
+  if (!sent) requests.forget(ref);
+  ui.directory.replaceChildren(el('li', { class: 'directory-empty' }, sent ? 'Looking…' : 'Not connected.'));
+});
+
+ui.leave.addEventListener('click', leaveRoom);
+ui.jump.addEventListener('click', () => rooms.current?.view.toBottom());
+
 // The status pill doubles as "retry now" while offline.
-ui.status.addEventListener('click', () => { if (!s.ws) connect(); });
-window.addEventListener('online', () => { if (!s.ws) connect(); });
+ui.status.addEventListener('click', () => { if (conn.state() === 'closed') connectNow(); });
+window.addEventListener('online', () => { if (conn.state() === 'closed') connectNow(); });
+window.addEventListener('hashchange', followHash);
+window.addEventListener('pagehide', saveNow);
 
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) return;
@@ -296,5 +502,60 @@ document.addEventListener('visibilitychange', () => {
   document.title = BASE_TITLE;
 });
 
-connect();
-ui.nick.focus();
+// Room switching from the keyboard: Alt+Up and Alt+Down.
+document.addEventListener('keydown', (ev) => {
+  if (!ev.altKey || (ev.key !== 'ArrowUp' && ev.key !== 'ArrowDown') || rooms.size < 2) return;
+  ev.preventDefault();
+  const i = rooms.list.indexOf(rooms.current);
+  const next = rooms.list[(i + (ev.key === 'ArrowUp' ? -1 : 1) + rooms.size) % rooms.size];
+  showRoom(next.name);
+});
+
+if (tabs) {
+  tabs.onmessage = (ev) => {
+    const m = ev.data || {};
+    const same = (nick) => typeof nick === 'string' && !!s.nick && nick.toLowerCase() === s.nick.toLowerCase();
+    if (m.type === 'who' && s.claimed && same(m.nick)) tabs.postMessage({ type: 'mine', nick: s.nick, to: m.from });
+    if (m.type === 'mine' && m.to === tabId && same(m.nick) && !s.claimed) {
+      // Another tab holds this nick (we are its duplicate): ask for one of our own.
+      s.wanted = null;
+      s.nick = null;
+      s.everJoined = false;
+      saved.setTabNick(null);
+      ui.nick.value = '';
+      page.showJoinForm(`Another tab is in the chat as ${m.nick}: pick another nickname for this one.`);
+      drawRoom();
+    }
+  };
+}
+
+// ---- start: this tab's nick and rooms if it had them (a reload), else the form
+
+function start() {
+  const tab = saved.tabNick();
+  const fromHash = hashRoom();
+  let target = validRoom(fromHash) ? fromHash : null;
+  if (tab) {
+    s.wanted = tab;
+    s.nick = tab;
+    s.everJoined = true; // a reload: our old connection may still hold the nick for a moment
+    const last = restoreRooms(tab);
+    target = target || last || rooms.list[0]?.name;
+  }
+  target = target || DEFAULT_ROOM;
+  addRoom(target);
+  showRoom(target);
+  if (fromHash && !validRoom(fromHash)) followHash();
+  if (tab) {
+    page.showChat(s.nick);
+    drawRoom();
+    tabs?.postMessage({ type: 'who', nick: tab, from: tabId });
+  } else {
+    ui.nick.value = saved.lastNick();
+    ui.nick.focus();
+  }
+  drawRooms();
+  connectNow();
+}
+
+start();

@@ -1,7 +1,8 @@
 // Shared pieces of the browser tests: start and stop a chatd, launch headless
 // Chromium, open one page per person, and wait on the page's data-testid hooks.
-import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -10,7 +11,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
 export const staticDir = path.join(repoRoot, 'static');
 export const screenshotDir = path.join(repoRoot, 'build', 'screenshots');
-const chatdBin = process.env.CHATD_BIN || path.join(repoRoot, 'build', 'chatd');
+const chatdBin = path.resolve(process.env.CHATD_BIN || path.join(repoRoot, 'build', 'chatd'));
 
 const LISTEN_TIMEOUT_MS = 10000;
 const EXIT_TIMEOUT_MS = 10000;
@@ -21,11 +22,13 @@ const CHROMIUM_ARGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-// Starts chatd on 127.0.0.1 (port 0 = ephemeral) serving the repo's static/;
-// resolves once its stderr says "listening on http://127.0.0.1:PORT".
-export function startChatd({ port = 0, args = [] } = {}) {
+// Starts chatd on 127.0.0.1 (port 0 = ephemeral) serving the repo's static/,
+// in a working directory of its own (`cwd`, default a fresh temporary one, so
+// a store file it keeps there never lands in the repository); resolves once
+// its stderr says "listening on http://127.0.0.1:PORT".
+export function startChatd({ port = 0, args = [], cwd = mkdtempSync(path.join(os.tmpdir(), 'chatd-browser-')) } = {}) {
   const proc = spawn(chatdBin, ['--host', '127.0.0.1', '--port', String(port), '--static', staticDir, ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'ignore', 'pipe'], cwd,
   });
   let log = '';
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
@@ -49,6 +52,7 @@ export function startChatd({ port = 0, args = [] } = {}) {
       resolve({
         proc,
         port: actual,
+        cwd,
         url: `http://127.0.0.1:${actual}/`,
         log: () => log,
         // SIGTERM, then the exit status ({code, signal}); SIGKILL if it hangs.
@@ -70,18 +74,20 @@ export function launchBrowser() {
   return chromium.launch({ executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium', args: CHROMIUM_ARGS });
 }
 
-// Opens the chat page for one person in their own browser context. Every
+// Opens the chat page for one person in their own browser context, at
+// `#room` when a room is given (the room the page joins first); `touch`
+// makes it a touch screen (a phone). Every
 // request and WebSocket the page makes is recorded in `urls`, and every
 // uncaught page error in `errors`.
-export async function openPerson(browser, server, { viewport = { width: 1100, height: 760 }, colorScheme = 'light' } = {}) {
-  const context = await browser.newContext({ viewport, colorScheme });
+export async function openPerson(browser, server, { viewport = { width: 1100, height: 760 }, colorScheme = 'light', room, touch = false } = {}) {
+  const context = await browser.newContext({ viewport, colorScheme, hasTouch: touch, isMobile: touch });
   context.setDefaultTimeout(WAIT_MS);
   const page = await context.newPage();
   const person = { context, page, urls: [], errors: [] };
   page.on('request', (r) => person.urls.push(r.url()));
   page.on('websocket', (ws) => person.urls.push(ws.url()));
   page.on('pageerror', (e) => person.errors.push(e.message));
-  await page.goto(server.url);
+  await page.goto(room ? `${server.url}#${room}` : server.url);
   return person;
 }
 
@@ -183,4 +189,135 @@ export function within(promise, what, ms = WAIT_MS) {
 export function ensureScreenshotDir() {
   mkdirSync(screenshotDir, { recursive: true });
   return screenshotDir;
+}
+
+// ---- rooms, history and resume (protocol v2)
+
+const roomSel = (name) => `[data-testid="rooms"] [data-testid="room"][data-room="${name}"]`;
+
+// Joins the room `name` through the page's form; resolves once the room is
+// shown and the server has welcomed it.
+export async function joinRoom(page, name) {
+  await byId(page, 'room-name').fill(name);
+  await byId(page, 'room-join').click();
+  await waitRoom(page, name);
+}
+
+// Resolves once `name` is the room shown and joined (its users list holds the page's own nick).
+export function waitRoom(page, name) {
+  return page.waitForFunction(
+    (sel) => !!document.querySelector(`${sel}[data-active]:not([data-waiting])`) &&
+      !!document.querySelector('[data-testid="users"] [data-testid="user"][data-self]'),
+    roomSel(name),
+    { timeout: WAIT_MS },
+  );
+}
+
+// Shows a room the page is in by clicking it in the rooms list.
+export async function showRoom(page, name) {
+  await page.locator(`${roomSel(name)} button`).click();
+  await page.locator(`${roomSel(name)}[data-active]`).waitFor();
+}
+
+// The rooms list as [{room, active, unread}] in page order (unread 0 when no count is shown).
+export function roomList(page) {
+  return page.$$eval('[data-testid="rooms"] [data-testid="room"]', (els) => els.map((e) => ({
+    room: e.dataset.room,
+    active: e.hasAttribute('data-active'),
+    unread: Number(e.querySelector('[data-testid="unread"]')?.textContent ?? 0),
+  })));
+}
+
+// Resolves once the unread count of room `name` reads `n` (0: no count shown).
+export function waitUnread(page, name, n) {
+  return page.waitForFunction(
+    ([sel, want]) => {
+      const room = document.querySelector(sel);
+      const shown = room?.querySelector('[data-testid="unread"]');
+      return !!room && (want === 0 ? !shown : shown?.textContent === String(want));
+    },
+    [roomSel(name), n],
+    { timeout: WAIT_MS },
+  );
+}
+
+// The event entries shown as {id, kind, from, body}, in page order.
+export function events(page) {
+  return page.$$eval('[data-testid="messages"] [data-testid="message"][data-id]', (els) => els.map((e) => ({
+    id: Number(e.dataset.id),
+    kind: e.dataset.kind,
+    from: e.querySelector('[data-testid="from"]')?.textContent ?? null,
+    body: e.querySelector('[data-testid="body"]')?.textContent ?? null,
+  })));
+}
+
+// Resolves once the page shows message entries (own or other) with exactly these bodies, in this order.
+export function waitBodies(page, bodies) {
+  return page.waitForFunction(
+    (want) => JSON.stringify([...document.querySelectorAll(
+      '[data-testid="messages"] [data-testid="message"][data-kind="own"], [data-testid="messages"] [data-testid="message"][data-kind="other"]',
+    )].map((e) => e.querySelector('[data-testid="body"]').textContent)) === JSON.stringify(want),
+    bodies,
+    { timeout: WAIT_MS },
+  );
+}
+
+// Asserts the invariant of every room's list: ids strictly increasing, so none twice and in order.
+export function assertIdOrder(list, what = 'entries') {
+  for (let i = 1; i < list.length; i++) {
+    if (!(list[i].id > list[i - 1].id)) {
+      throw new Error(`${what}: id ${list[i].id} after ${list[i - 1].id} at ${i}: ${JSON.stringify(list.map((e) => e.id))}`);
+    }
+  }
+}
+
+// A bare protocol client inside the browser (a page of the server's own
+// origin, so its Origin passes), for sending many messages or watching a room
+// without the web client. `send(obj)`; `waitFor(pred)` resolves with the first
+// received message (parsed) for which pred(m) is true, oldest first.
+export async function rawClient(browser, server) {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(WAIT_MS);
+  const page = await context.newPage();
+  await page.goto(`${server.url}healthz`);
+  await page.evaluate((url) => new Promise((resolve, reject) => {
+    window.__got = [];
+    const ws = new WebSocket(url);
+    window.__ws = ws;
+    ws.onmessage = (ev) => window.__got.push(JSON.parse(ev.data));
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error('raw client could not connect'));
+  }), `ws://127.0.0.1:${server.port}/ws`);
+  return {
+    context,
+    send: (obj) => page.evaluate((o) => window.__ws.send(JSON.stringify(o)), obj),
+    // pred is serialised into the page: it may use only its argument.
+    async waitFor(pred) {
+      const handle = await page.waitForFunction(
+        (src) => window.__got.find(eval(`(${src})`)), // eslint-disable-line no-eval
+        pred.toString(),
+        { timeout: WAIT_MS },
+      );
+      return handle.jsonValue();
+    },
+    received: () => page.evaluate(() => window.__got),
+    close: () => context.close(),
+  };
+}
+
+// True when the chatd under test takes --db (the SQLite store); the restart
+// tests that need it are skipped until it does.
+export function chatdHasDb() {
+  const r = spawnSync(chatdBin, ['--help'], { encoding: 'utf8', timeout: LISTEN_TIMEOUT_MS });
+  return /--db\b/.test(`${r.stdout}${r.stderr}`);
+}
+
+// Resolves once the users list holds exactly `nicks`, in any order (after a restart people rejoin in any order).
+export function waitUsersAnyOrder(page, nicks) {
+  return page.waitForFunction(
+    (want) => JSON.stringify([...document.querySelectorAll('[data-testid="users"] [data-testid="user"]')]
+      .map((e) => e.textContent).sort()) === JSON.stringify([...want].sort()),
+    nicks,
+    { timeout: WAIT_MS },
+  );
 }

@@ -1,6 +1,7 @@
 // How the page looks and behaves around the conversation: desktop and phone
-// layouts (with screenshots under build/screenshots/), scrolling, the unread
-// count in the title, and a copy of the page hosted apart from the server.
+// layouts (with screenshots under build/screenshots/; the README's come from
+// here), scrolling, the unread count in the title, and a copy of the page
+// hosted apart from the server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -8,7 +9,7 @@ import http from 'node:http';
 import path from 'node:path';
 import {
   startChatd, launchBrowser, openPerson, byId, join, say, waitLast, waitLastKind, waitEntries, waitState,
-  ensureScreenshotDir, staticDir, within, WAIT_MS,
+  ensureScreenshotDir, staticDir, within, joinRoom, showRoom, waitUnread, WAIT_MS,
 } from './harness.mjs';
 
 const PHONE = { width: 375, height: 667 };
@@ -83,6 +84,15 @@ test('desktop and phone, light and dark: screenshots, and nothing wider than a p
   await say(ben.page, 'x'.repeat(2001));
   await waitLastKind(ben.page, 'error');
   await waitEntries(ana.page, 7);
+  // More rooms, one of them with news waiting.
+  await joinRoom(ana.page, 'dev');
+  await joinRoom(ana.page, 'random');
+  await showRoom(ana.page, 'general');
+  await joinRoom(ben.page, 'dev');
+  await say(ben.page, 'PR #42 is ready for review 👀');
+  await say(ben.page, 'Tests are green.');
+  await waitUnread(ana.page, 'dev', 2);
+  await showRoom(ben.page, 'general');
 
   await ana.page.screenshot({ path: path.join(shots, 'desktop.png') });
   await ben.page.screenshot({ path: path.join(shots, 'phone.png') });
@@ -112,9 +122,9 @@ test('desktop and phone, light and dark: screenshots, and nothing wider than a p
 });
 
 test('the view follows new messages unless the person has scrolled up', { timeout: WAIT_MS * 3 }, async () => {
-  const reader = await openPerson(browser, server, { viewport: { width: 800, height: 500 } });
+  const reader = await openPerson(browser, server, { viewport: { width: 800, height: 500 }, room: 'follow' });
   await join(reader.page, 'reader');
-  const talker = await openPerson(browser, server);
+  const talker = await openPerson(browser, server, { room: 'follow' });
   await join(talker.page, 'talker');
   const box = byId(reader.page, 'messages');
   const atBottom = () => box.evaluate((e) => e.scrollHeight - e.scrollTop - e.clientHeight <= 2);
@@ -141,7 +151,7 @@ test('the view follows new messages unless the person has scrolled up', { timeou
 });
 
 test('the title counts unread messages while the tab is hidden', { timeout: WAIT_MS * 3 }, async () => {
-  const away = await openPerson(browser, server);
+  const away = await openPerson(browser, server, { room: 'title' });
   // Headless tabs are always visible; let the test say when this one is hidden.
   await away.page.addInitScript(() => {
     Object.defineProperty(Document.prototype, 'hidden', { get: () => !!window.__hidden });
@@ -149,7 +159,7 @@ test('the title counts unread messages while the tab is hidden', { timeout: WAIT
   });
   await away.page.reload();
   await join(away.page, 'away');
-  const here = await openPerson(browser, server);
+  const here = await openPerson(browser, server, { room: 'title' });
   await join(here.page, 'here');
   assert.equal(await away.page.title(), 'chatd');
 
