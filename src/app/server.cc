@@ -132,6 +132,7 @@ std::unique_ptr<Server> Server::create(const Config& config, std::string& error)
   s->listening_ = true;
   s->loop_.add(s->signals_.get(), EPOLLIN, kSignalToken);
   if (int cfd = s->store_->completion_fd(); cfd >= 0) s->loop_.add(cfd, EPOLLIN, kStoreToken);
+  s->load_rooms();
 
   // The table has room for one slot per possible fd, reserved once here so
   // it never moves (a Connection& stays valid for a whole loop turn). Slots

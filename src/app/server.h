@@ -94,6 +94,7 @@ class Server {
   void read_close_reply(Connection& c);
 
   // server_chat.cc: chat requests, numbering, the turn's commit, fan-out.
+  void load_rooms();
   void handle_text(Connection& c, const uint8_t* data, size_t len);
   void submit(const Proposal& p, Connection* origin);
   void send_direct(Connection& c, BlockRef frame);

@@ -6,6 +6,26 @@
 
 namespace chatd {
 
+// At start each room the store holds gets its head and newest events into
+// its ring, up to kPreloadRooms rooms (the most recently created first):
+// replay and history then work at once after a restart. The others are
+// read back when first joined.
+void Server::load_rooms() {
+  constexpr size_t kPreloadRooms = 1000;
+  std::vector<RoomHead> heads = store_->heads();
+  size_t from = heads.size() > kPreloadRooms ? heads.size() - kPreloadRooms : 0;
+  size_t ring_events = std::max<size_t>(config_.max_replay, kMaxHistory);
+  for (size_t i = from; i < heads.size(); ++i) {
+    const RoomHead& h = heads[i];
+    std::vector<PastEvent> recent = history_.read(h.room, 0, h.last_id + 1, ring_events);
+    engine_.load_room(h.room, h.epoch, h.last_id, h.first_id, recent);
+  }
+  if (!heads.empty()) {
+    log_line("store: %zu rooms, %zu loaded into memory", heads.size(), heads.size() - from);
+  }
+  update_chat_gauges();
+}
+
 void Server::handle_text(Connection& c, const uint8_t* data, size_t len) {
   ++metrics_.messages_in;
   Outcome out = engine_.on_text(c.session, token_of(c), data, len, mono_ms());
