@@ -112,12 +112,13 @@ async def chat_until_killed(srv, rec, rng, kill_after):
     await asyncio.wait_for(asyncio.gather(*tasks), 20)
 
 
-def test_kill9_loses_nothing_anyone_received(start_chatd, tmp_path):
+@pytest.mark.parametrize("mode", [[], ["--fsync"]], ids=["normal", "fsync"])
+def test_kill9_loses_nothing_anyone_received(start_chatd, tmp_path, mode):
     db = tmp_path / "chat.db"
     rec = Recorder()
     rng = random.Random(7)
     for round_no in range(5):
-        srv = start_chatd("--db", db, "--rate", "0")
+        srv = start_chatd("--db", db, "--rate", "0", *mode)
         srv.expect_exit = True
         if round_no > 0:
             # A client resuming with since gets exactly what it missed: every
@@ -240,9 +241,10 @@ def test_memory_store_restart_is_a_new_epoch(start_chatd):
     assert epochs[0] != epochs[1]
 
 
-def test_history_survives_a_clean_restart(start_chatd, tmp_path):
+@pytest.mark.parametrize("mode", [[], ["--fsync"]], ids=["normal", "fsync"])
+def test_history_survives_a_clean_restart(start_chatd, tmp_path, mode):
     db = tmp_path / "chat.db"
-    srv = start_chatd("--db", db, "--rate", "0")
+    srv = start_chatd("--db", db, "--rate", "0", *mode)
     a = WsClient.open(srv.port)
     a.send_json({"type": "join", "room": "keep", "nick": "a"})
     w1 = a.recv_json()
