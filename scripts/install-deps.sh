@@ -13,6 +13,7 @@ packages=(
   python3 python3-websockets python3-pytest
   chromium
   nginx-light openssl systemd
+  libhiredis-dev redis-server
 )
 
 missing=()
