@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include "base/clock.h"
+#include "cluster/reply_limits.h"
 
 namespace chatd {
 namespace {
@@ -84,6 +85,7 @@ void RedisClient::connect(int64_t now_ms) {
     return fail(why, true);
   }
   ctx->data = this;
+  bound_replies(ctx->c.reader);
   redis_attach(ctx, loop_, token_, ev_);
   redisAsyncSetDisconnectCallback(ctx, on_disconnect);
   redisAsyncSetConnectCallback(ctx, on_connect);  // registers for writable
