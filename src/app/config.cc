@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace config_limits;
 
-enum class Kind { host, number, bytes, dir, origins };
+enum class Kind { host, number, bytes, dir, origins, flag, cidrs, redis, node_id };
 
 // One setting: its names, how its text is read, its bounds, and (numbers
 // only) how it is stored in and read from a Config.
@@ -75,6 +75,20 @@ constexpr Option kOptions[] = {
      "events replayed to a client resuming with since", CHATD_FIELD(max_replay, uint32_t)},
     {"history-memory", "CHATD_HISTORY_MEMORY", "BYTES", Kind::bytes, kMinMessage, kMaxBacklog,
      "recent events kept in memory per room (the ring)", CHATD_FIELD(history_memory, size_t)},
+    {"reuse-port", "CHATD_REUSE_PORT", "", Kind::flag, 0, 0,
+     "SO_REUSEPORT: several chatd share the port\n"
+     "(the environment takes 1/0, true/false, yes/no)"},
+    {"trusted-proxy", "CHATD_TRUSTED_PROXY", "CIDR", Kind::cidrs, 0, 0,
+     "a reverse proxy's range (repeatable, IPv4 or IPv6):\n"
+     "its X-Forwarded-For names the client"},
+    {"redis", "CHATD_REDIS", "URL", Kind::redis, 0, 0,
+     "redis://[user:pass@]host:port[/db] or\n"
+     "unix:///path.sock[?db=N]; NOT AVAILABLE in this\n"
+     "version: chatd refuses to start with it"},
+    {"node-id", "CHATD_NODE_ID", "ID", Kind::node_id, 0, 0,
+     "this node's name in the cluster (with --redis)"},
+    {"node-timeout", "CHATD_NODE_TIMEOUT", "SECONDS", Kind::number, 1, kMaxSeconds,
+     "a silent node is dead after this (with --redis)", CHATD_FIELD(node_timeout_s, uint32_t)},
 };
 #undef CHATD_FIELD
 constexpr size_t kOptionCount = std::size(kOptions);
@@ -85,6 +99,13 @@ struct Raw {
   std::string source;
   std::vector<std::string> values;
 };
+
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& ch : out)
+    if (ch >= 'A' && ch <= 'Z') ch = char(ch - 'A' + 'a');
+  return out;
+}
 
 std::string in_quotes(std::string_view s) {
   return "\"" + std::string(s) + "\"";
@@ -126,6 +147,44 @@ std::string apply(Config& c, const Option& o, const Raw& raw) {
         c.allow_origins.push_back(*n);
       }
       return "";
+    case Kind::flag: {
+      static constexpr std::string_view kOn[] = {"1", "true", "yes", "on"};
+      static constexpr std::string_view kOff[] = {"0", "false", "no", "off"};
+      for (std::string_view on : kOn)
+        if (ascii_lower(v) == on) return c.reuse_port = true, "";
+      for (std::string_view off : kOff)
+        if (ascii_lower(v) == off) return c.reuse_port = false, "";
+      return fail_line(raw.source, in_quotes(v) + " is not 1/0, true/false, yes/no or on/off");
+    }
+    case Kind::cidrs:
+      c.trusted_proxies.clear();
+      for (const std::string& each : raw.values) {
+        auto r = parse_cidr(each);
+        if (!r)
+          return fail_line(
+              raw.source, in_quotes(each) + " is not an address range like 10.0.0.0/8 or fd00::/8");
+        c.trusted_proxies.push_back(*r);
+      }
+      if (c.trusted_proxies.size() > kMaxTrustedProxies)
+        return fail_line(raw.source, "more than " + std::to_string(kMaxTrustedProxies) + " ranges");
+      return "";
+    case Kind::redis: {
+      RedisUrlResult r = parse_redis_url(v);
+      if (!r.ok) return fail_line(raw.source, r.error);
+      c.redis_url = v;
+      c.redis = r.url;
+      return "";
+    }
+    case Kind::node_id:
+      if (v.empty() || v.size() > kMaxNodeId ||
+          v.find_first_not_of(
+              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+              std::string::npos)
+        return fail_line(raw.source, in_quotes(v) + " is not a node id (1-" +
+                                         std::to_string(kMaxNodeId) +
+                                         " letters, digits, '.', '_', '-')");
+      c.node_id = v;
+      return "";
     case Kind::number:
     case Kind::bytes: {
       bool bytes = o.kind == Kind::bytes;
@@ -146,7 +205,10 @@ std::string apply(Config& c, const Option& o, const Raw& raw) {
   return "";
 }
 
-std::string cross_check(const Config& c) {
+std::string cross_check(const Config& c, bool node_id_given, bool node_timeout_given) {
+  if (c.redis_url.empty() && (node_id_given || node_timeout_given))
+    return std::string("chatd: --") + (node_id_given ? "node-id" : "node-timeout") +
+           " is used only with --redis";
   if (c.idle_timeout_s <= c.ping_interval_s)
     return "chatd: --idle-timeout (" + std::to_string(c.idle_timeout_s) +
            " s) must be greater than --ping-interval (" + std::to_string(c.ping_interval_s) + " s)";
@@ -202,6 +264,14 @@ std::string default_text(const Option& o) {
       return "BIN/../static, BIN/../share/chatd/static,\nthen ./static";
     case Kind::origins:
       return "none (same host only)";
+    case Kind::flag:
+      return "off";
+    case Kind::cidrs:
+      return "none (X-Forwarded-For ignored)";
+    case Kind::redis:
+      return "none (one node)";
+    case Kind::node_id:
+      return "generated, logged";
     case Kind::bytes:
       return format_bytes(o.get(d));
     case Kind::number:
@@ -227,7 +297,7 @@ ConfigResult parse_config(int argc, const char* const* argv, const char* const* 
     for (size_t i = 0; i < kOptionCount; ++i) {
       if (kOptions[i].env != name) continue;
       raw[i] = Raw{std::string(name), {}};
-      if (kOptions[i].kind == Kind::origins) {
+      if (kOptions[i].kind == Kind::origins || kOptions[i].kind == Kind::cidrs) {
         split_list(value, raw[i].values);
       } else {
         raw[i].values.emplace_back(value);
@@ -256,7 +326,9 @@ ConfigResult parse_config(int argc, const char* const* argv, const char* const* 
       r.message = "chatd: unknown option --" + std::string(name) + " (see --help)";
       return r;
     }
-    if (!inline_value) {
+    if (!inline_value && kOptions[i].kind == Kind::flag) {
+      value = "1";  // a switch: "--reuse-port" alone turns it on
+    } else if (!inline_value) {
       // "--port --host x" is a forgotten value, not a port named "--host".
       if (a + 1 >= argc || std::string_view(argv[a + 1]).substr(0, 2) == "--") {
         r.message = "chatd: --" + std::string(name) + ": missing value (see --help)";
@@ -277,7 +349,8 @@ ConfigResult parse_config(int argc, const char* const* argv, const char* const* 
     r.message = apply(r.config, kOptions[i], raw[i]);
     if (!r.message.empty()) return r;
   }
-  r.message = cross_check(r.config);
+  r.message = cross_check(r.config, !raw[index_of("node-id")].values.empty(),
+                          !raw[index_of("node-timeout")].values.empty());
   if (r.message.empty())
     r.message = resolve_static(r.config, raw[index_of("static")].source, exe_path);
   if (r.message.empty()) r.action = ConfigAction::run;

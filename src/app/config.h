@@ -13,6 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/redis_url.h"
+#include "net/cidr.h"
+
 namespace chatd {
 
 inline constexpr std::string_view kVersion = "chatd 0.1.0";
@@ -31,6 +34,8 @@ inline constexpr size_t kMaxHostLength = 253;                    // a DNS name's
 inline constexpr uint64_t kMaxRoomsPerConn = 1024;
 inline constexpr uint64_t kMaxRooms = 1'000'000;
 inline constexpr uint64_t kMaxReplay = 100'000;
+inline constexpr size_t kMaxNodeId = 64;  // [A-Za-z0-9._-]
+inline constexpr size_t kMaxTrustedProxies = 64;
 }  // namespace config_limits
 
 struct Config {
@@ -58,6 +63,18 @@ struct Config {
   // Bytes of recent events each room keeps in memory, as the frames first
   // sent (also capped at max(max_replay, 200) events).
   size_t history_memory = 256 * 1024;
+  // SO_REUSEPORT on the listener: several chatd processes share one port.
+  bool reuse_port = false;
+  // Peers in these ranges are reverse proxies: a client's address is taken
+  // from their X-Forwarded-For (docs/DEPLOY.md), and counted per client at
+  // the request head instead of at accept.
+  std::vector<Cidr> trusted_proxies;
+  // The Redis broker (docs/CLUSTER.md). Parsed and checked, but this version
+  // has no broker: main refuses to start when redis_url is set.
+  std::string redis_url;  // as given; empty: a single node
+  RedisUrl redis;         // decoded from redis_url
+  std::string node_id;    // empty: generated when the broker starts
+  uint32_t node_timeout_s = 10;
 };
 
 enum class ConfigAction { run, help, version, error };
