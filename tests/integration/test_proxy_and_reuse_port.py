@@ -163,3 +163,26 @@ def test_redis_is_refused_at_start_with_one_clear_line():
     )
     assert r.returncode == 2
     assert b"is not a Redis URL" in r.stderr
+
+
+def test_each_request_head_on_a_kept_alive_proxy_connection_is_recounted(start_chatd):
+    srv = start_chatd("--trusted-proxy", "127.0.0.0/8", "--max-conn-per-ip", "1")
+    held = ws_via_proxy(srv.port, b"203.0.113.5")  # 203.0.113.5 is at its limit
+    assert isinstance(held, WsClient)
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT)
+    reader = Reader(s)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.1\r\n\r\n")
+    assert read_response(reader).status == 200
+    # The same upstream connection now carries another client's request: it
+    # moves to 198.51.100.2, so 198.51.100.1's allowance is free again.
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.2\r\n\r\n")
+    assert read_response(reader).status == 200
+    other = ws_via_proxy(srv.port, b"198.51.100.1")
+    assert isinstance(other, WsClient)
+    # A request for a client at its limit is refused, and that connection closes.
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.5\r\n\r\n")
+    assert read_response(reader).status == 503
+    assert wait_closed(s) == b""
+    s.close()
+    held.sock.close()
+    other.sock.close()
