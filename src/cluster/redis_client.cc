@@ -187,7 +187,9 @@ SendResult RedisClient::command(int argc, const char* const* argv, const size_t*
     ++stats_.refused_not_ready;
     return SendResult::not_ready;
   }
-  if (argc <= 0 || is_push_command(argv[0], argvlen[0])) return SendResult::refused;
+  // On a subscribed connection hiredis would take any reply for a push.
+  if (argc <= 0 || is_push_command(argv[0], argvlen[0]) || (ev_.ctx->c.flags & REDIS_SUBSCRIBED))
+    return SendResult::refused;
   if (free_head_ == kNoSlot) {
     ++stats_.refused_full;
     return SendResult::full;
@@ -207,6 +209,37 @@ SendResult RedisClient::command(int argc, const char* const* argv, const size_t*
   ++in_flight_;
   ++stats_.commands;
   return SendResult::sent;
+}
+
+SendResult RedisClient::subscribe(std::string_view channel) {
+  return pubsub("SUBSCRIBE", channel);
+}
+
+SendResult RedisClient::unsubscribe(std::string_view channel) {
+  return pubsub("UNSUBSCRIBE", channel);
+}
+
+SendResult RedisClient::pubsub(const char* verb, std::string_view channel) {
+  if (state_ != RedisState::ready || !ev_.ctx ||
+      (ev_.ctx->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING))) {
+    ++stats_.refused_not_ready;
+    return SendResult::not_ready;
+  }
+  const char* argv[2] = {verb, channel.data()};
+  size_t len[2] = {std::char_traits<char>::length(verb), channel.size()};
+  // hiredis keeps this callback per channel and runs it for every push on
+  // it; no slot is used, so subscriptions do not count as in flight.
+  if (redisAsyncCommandArgv(ev_.ctx, on_push, this, 2, argv, len) != REDIS_OK)
+    return SendResult::refused;
+  ++stats_.commands;
+  return SendResult::sent;
+}
+
+void RedisClient::on_push(redisAsyncContext*, void* reply, void* client) {
+  auto* c = static_cast<RedisClient*>(client);
+  // Null: the context is being freed; the state change tells the owner.
+  if (!reply || !c->push_fn_) return;
+  c->push_fn_(c->push_data_, static_cast<const redisReply*>(reply));
 }
 
 void RedisClient::on_reply(redisAsyncContext*, void* reply, void* slot) {

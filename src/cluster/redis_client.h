@@ -17,6 +17,11 @@
 // resends, since only the caller knows whether a command may run twice (a
 // publish script must not).
 //
+// Subscriptions: a client that subscribes is a subscription connection
+// (Redis lets a subscribed connection do nothing else): command() refuses
+// while any channel is subscribed. Subscriptions die with the connection;
+// the owner subscribes again when the state callback reports `ready`.
+//
 // Ownership: owns the hiredis context and its pool of in-flight slots (sized
 // once: no allocation per command beyond hiredis' own); borrows the loop. Not
 // copyable or movable (hiredis holds pointers into it). Callbacks run on the
@@ -48,6 +53,9 @@ std::string_view redis_state_name(RedisState s);
 using RedisReplyFn = void (*)(void* data, const redisReply* reply);
 // Called on every state change, after the client's own bookkeeping.
 using RedisStateFn = void (*)(void* data, RedisState state);
+// Called with every push on a subscribed connection: confirmations and
+// messages alike (decode them with decode_pubsub). Never null.
+using RedisPushFn = void (*)(void* data, const redisReply* push);
 
 enum class SendResult {
   sent,
@@ -102,6 +110,17 @@ class RedisClient {
   SendResult command(int argc, const char* const* argv, const size_t* argvlen, RedisReplyFn fn,
                      void* data);
 
+  // Every push of a subscription goes to fn(data, push).
+  void set_push_callback(RedisPushFn fn, void* data) {
+    push_fn_ = fn;
+    push_data_ = data;
+  }
+  // Subscribes to (or unsubscribes from) `channel`; its pushes, the
+  // confirmation first, go to the push callback. Returns sent, not_ready, or
+  // refused (unsubscribing from nothing, or hiredis refused).
+  SendResult subscribe(std::string_view channel);
+  SendResult unsubscribe(std::string_view channel);
+
   // The loop saw `events` (EPOLLIN, EPOLLOUT, ...) for this client's token.
   void on_events(uint32_t events) { redis_dispatch(ev_, events); }
 
@@ -114,6 +133,7 @@ class RedisClient {
 
   RedisState state() const { return state_; }
   uint32_t in_flight() const { return in_flight_; }
+  uint64_t token() const { return token_; }
   uint32_t max_in_flight() const { return uint32_t(slots_.size()); }
   const RedisClientStats& stats() const { return stats_; }
   // Why the last attempt failed or the last connection dropped; "" if never.
@@ -134,6 +154,8 @@ class RedisClient {
   static void on_disconnect(const redisAsyncContext* ctx, int status);
   static void on_reply(redisAsyncContext* ctx, void* reply, void* slot);
   static void on_handshake_reply(redisAsyncContext* ctx, void* reply, void* client);
+  static void on_push(redisAsyncContext* ctx, void* reply, void* client);
+  SendResult pubsub(const char* verb, std::string_view channel);
 
   void connect(int64_t now_ms);
   void connected();
@@ -158,6 +180,8 @@ class RedisClient {
   std::string last_error_;
   RedisStateFn state_fn_ = nullptr;
   void* state_data_ = nullptr;
+  RedisPushFn push_fn_ = nullptr;
+  void* push_data_ = nullptr;
 };
 
 }  // namespace chatd

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "cluster/redis_reply.h"
 #include "redis_server.h"
 
 namespace chatd {
@@ -60,24 +61,35 @@ class RedisClientTest : public ::testing::Test {
     return r.url;
   }
 
-  // Runs the loop for `client` until pred() holds; false after kDeadlineMs.
-  bool run_until(RedisClient& client, const std::function<bool()>& pred) {
+  // Runs the loop for `clients` (each on its own token) until pred() holds;
+  // false after kDeadlineMs.
+  bool run_until(std::vector<RedisClient*> clients, const std::function<bool()>& pred) {
     const int64_t end = mono_ms() + kDeadlineMs;
     while (!pred()) {
       int64_t now = mono_ms();
       if (now >= end) return false;
-      int timeout = 100;
-      int64_t d = client.next_deadline_ms();
-      if (d >= 0) timeout = int(std::max<int64_t>(0, std::min<int64_t>(d - now, timeout)));
-      epoll_event ev[8];
-      int n = loop_.wait(ev, 8, timeout);
-      for (int i = 0; i < n; ++i) {
-        EXPECT_EQ(ev[i].data.u64, kToken);
-        client.on_events(ev[i].events);
+      int64_t timeout = 100;
+      for (RedisClient* c : clients) {
+        int64_t d = c->next_deadline_ms();
+        if (d >= 0) timeout = std::max<int64_t>(0, std::min<int64_t>(d - now, timeout));
       }
-      client.on_timer(mono_ms());
+      epoll_event ev[8];
+      int n = loop_.wait(ev, 8, int(timeout));
+      for (int i = 0; i < n; ++i) {
+        bool known = false;
+        for (RedisClient* c : clients) {
+          if (ev[i].data.u64 != c->token()) continue;
+          known = true;
+          c->on_events(ev[i].events);
+        }
+        EXPECT_TRUE(known) << ev[i].data.u64;
+      }
+      for (RedisClient* c : clients) c->on_timer(mono_ms());
     }
     return true;
+  }
+  bool run_until(RedisClient& client, const std::function<bool()>& pred) {
+    return run_until(std::vector<RedisClient*>{&client}, pred);
   }
 
   SendResult send(RedisClient& c, std::vector<std::string> args, Reply& out) {
@@ -336,6 +348,73 @@ TEST_F(RedisClientTest, DestroyingTheClientFailsWhatIsInFlight) {
   // The fd left the epoll set with the context.
   epoll_event ev[4];
   EXPECT_EQ(loop_.wait(ev, 4, 0), 0);
+}
+
+// Every push a subscription connection received, decoded.
+struct Pushes {
+  std::vector<PubSubMessage::Kind> kinds;
+  std::vector<std::string> payloads;
+  std::vector<long long> counts;
+};
+void record_push(void* data, const redisReply* r) {
+  auto* p = static_cast<Pushes*>(data);
+  PubSubMessage m;
+  ASSERT_TRUE(decode_pubsub(r, m));
+  p->kinds.push_back(m.kind);
+  p->payloads.emplace_back(m.payload);
+  p->counts.push_back(m.count);
+}
+
+TEST_F(RedisClientTest, SubscriptionsDeliverPushesAndSurviveAReconnectWhenRenewed) {
+  ASSERT_TRUE(server_.start()) << server_.error();
+  RedisClientOptions opts;
+  opts.backoff = {10, 50};
+  RedisClient sub(loop_, kToken + 1, tcp_url(), opts);
+  RedisClient pub(loop_, kToken + 2, tcp_url(), opts);
+  Pushes pushes;
+  sub.set_push_callback(record_push, &pushes);
+  sub.start();
+  pub.start();
+  std::vector<RedisClient*> both = {&sub, &pub};
+  auto ready = [&] { return sub.state() == RedisState::ready && pub.state() == RedisState::ready; };
+  ASSERT_TRUE(run_until(both, ready));
+  EXPECT_EQ(sub.unsubscribe("room:a"), SendResult::refused) << "not subscribed yet";
+  ASSERT_EQ(sub.subscribe("room:a"), SendResult::sent);
+  ASSERT_TRUE(run_until(both, [&] { return pushes.kinds.size() == 1; }));
+  EXPECT_EQ(pushes.kinds[0], PubSubMessage::Kind::subscribe);
+  EXPECT_EQ(pushes.counts[0], 1);
+  Reply refused;
+  EXPECT_EQ(send(sub, {"GET", "x"}, refused), SendResult::refused) << "a subscribed connection";
+
+  Reply published;
+  ASSERT_EQ(send(pub, {"PUBLISH", "room:a", "e 1 hello"}, published), SendResult::sent);
+  ASSERT_TRUE(run_until(both, [&] { return pushes.kinds.size() == 2 && published.done; }));
+  EXPECT_EQ(pushes.kinds[1], PubSubMessage::Kind::message);
+  EXPECT_EQ(pushes.payloads[1], "e 1 hello");
+  EXPECT_EQ(published.integer, 1) << "one subscriber received it";
+
+  // The connection drops: the subscription is gone with it. Renewed once
+  // the client is ready again, messages flow again.
+  server_.signal(SIGKILL);
+  ASSERT_TRUE(run_until(both, [&] { return sub.state() == RedisState::waiting; }));
+  ASSERT_TRUE(server_.start()) << server_.error();
+  ASSERT_TRUE(run_until(both, ready));
+  ASSERT_EQ(sub.subscribe("room:a"), SendResult::sent);
+  ASSERT_TRUE(run_until(both, [&] { return pushes.kinds.size() == 3; }));
+  Reply again;
+  ASSERT_EQ(send(pub, {"PUBLISH", "room:a", "e 2 again"}, again), SendResult::sent);
+  ASSERT_TRUE(run_until(both, [&] { return pushes.kinds.size() == 4; }));
+  EXPECT_EQ(pushes.payloads[3], "e 2 again");
+
+  ASSERT_EQ(sub.unsubscribe("room:a"), SendResult::sent);
+  ASSERT_TRUE(run_until(both, [&] { return pushes.kinds.size() == 5; }));
+  EXPECT_EQ(pushes.kinds[4], PubSubMessage::Kind::unsubscribe);
+  EXPECT_EQ(pushes.counts[4], 0);
+  // With no channel left it is an ordinary connection again.
+  Reply pong;
+  ASSERT_EQ(send(sub, {"PING"}, pong), SendResult::sent);
+  ASSERT_TRUE(run_until(both, [&] { return pong.done; }));
+  EXPECT_EQ(pong.str, "PONG");
 }
 
 TEST_F(RedisClientTest, NothingListeningMeansWaitingNotBlocking) {
