@@ -12,6 +12,10 @@ DEPFLAGS := -MMD -MP
 SIMDJSON := $(shell pkg-config --cflags --libs simdjson 2>/dev/null || echo -lsimdjson)
 # The store links SQLite and runs threads (a checkpointer or, with --fsync, a writer).
 SQLITE   := $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3) -pthread
+# hiredis (src/cluster) comes with every link of the library: LIBS is what
+# any binary that links libchatd.a or the fuzz objects needs.
+HIREDIS  := -lhiredis
+LIBS     := $(SIMDJSON) $(SQLITE) $(HIREDIS)
 ALLFLAGS := -std=c++20 $(WARN) $(CXXFLAGS) -Isrc
 ifeq ($(SAN),1)
 ALLFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -56,22 +60,22 @@ $(BUILD)/libchatd.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/chatd: $(BUILD)/obj/src/app/main.o $(BUILD)/libchatd.a
-	$(CXX) $(LDSAN) -o $@ $^ $(SIMDJSON) $(SQLITE)
+	$(CXX) $(LDSAN) -o $@ $^ $(LIBS)
 
 $(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/libchatd.a
-	$(CXX) $(LDSAN) -o $@ $^ -lgtest -lgmock -lgtest_main $(SIMDJSON) $(SQLITE) -pthread
+	$(CXX) $(LDSAN) -o $@ $^ -lgtest -lgmock -lgtest_main $(LIBS) -pthread
 
 $(BUILD)/micro_bench: $(BENCH_OBJS) $(BUILD)/libchatd.a
-	$(CXX) -o $@ $^ -lbenchmark -lbenchmark_main $(SIMDJSON) $(SQLITE) -pthread
+	$(CXX) -o $@ $^ -lbenchmark -lbenchmark_main $(LIBS) -pthread
 
 $(BUILD)/chat_load: $(LOAD_OBJS) $(BUILD)/libchatd.a
-	$(CXX) $(LDSAN) -o $@ $^ $(SIMDJSON) $(SQLITE)
+	$(CXX) $(LDSAN) -o $@ $^ $(LIBS)
 
 # Each fuzz target also builds with g++ against a replay main, so its seed
 # corpus runs as a plain regression test (and under SAN=1).
 $(BUILD)/fuzz/%_replay: $(BUILD)/obj/fuzz/%_fuzz.o $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/libchatd.a
 	@mkdir -p $(dir $@)
-	$(CXX) $(LDSAN) -o $@ $^ $(SIMDJSON) $(SQLITE)
+	$(CXX) $(LDSAN) -o $@ $^ $(LIBS)
 
 unit: deps $(BUILD)/unit_tests
 	$(BUILD)/unit_tests --gtest_brief=1
@@ -101,7 +105,7 @@ $(BUILD)/fuzzobj/%.o: %.cc
 	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(DEPFLAGS) -c $< -o $@
 $(BUILD)/libfuzz/%: fuzz/%_fuzz.cc $(FUZZ_OBJS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(SIMDJSON) $(SQLITE)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LIBS)
 
 fuzz: $(FUZZ_NAMES:%=$(BUILD)/libfuzz/%)
 	@set -e; for n in $(FUZZ_NAMES); do mkdir -p $(BUILD)/corpus/$$n; \
@@ -150,12 +154,12 @@ SERVER_FUZZ_OBJS    := $(SERVER_FUZZ_HELPERS:%.cc=$(BUILD)/obj/%.o)
 $(BUILD)/fuzz/server_replay: $(BUILD)/obj/fuzz/server_fuzz.o $(SERVER_FUZZ_OBJS) \
                              $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/libchatd.a
 	@mkdir -p $(dir $@)
-	$(CXX) $(LDSAN) $(SERVER_FUZZ_LDWRAP) -o $@ $^ $(SIMDJSON) $(SQLITE)
+	$(CXX) $(LDSAN) $(SERVER_FUZZ_LDWRAP) -o $@ $^ $(LIBS)
 
 $(BUILD)/libfuzz/server: fuzz/server_fuzz.cc $(SERVER_FUZZ_HELPERS:%.cc=$(BUILD)/fuzzobj/%.o) $(FUZZ_OBJS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $(SERVER_FUZZ_LDWRAP) -o $@ $< \
-	  $(SERVER_FUZZ_HELPERS:%.cc=$(BUILD)/fuzzobj/%.o) $(FUZZ_OBJS) $(SIMDJSON) $(SQLITE)
+	  $(SERVER_FUZZ_HELPERS:%.cc=$(BUILD)/fuzzobj/%.o) $(FUZZ_OBJS) $(LIBS)
 
 -include $(SERVER_FUZZ_OBJS:.o=.d) $(BUILD)/obj/fuzz/server_fuzz.d \
   $(SERVER_FUZZ_HELPERS:%.cc=$(BUILD)/fuzzobj/%.d)

@@ -13,6 +13,7 @@ packages=(
   python3 python3-websockets python3-pytest
   chromium fonts-noto-color-emoji
   nginx-light openssl systemd
+  libhiredis-dev redis-server
 )
 
 missing=()

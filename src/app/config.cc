@@ -16,7 +16,7 @@ using namespace config_limits;
 
 // switch_: a flag without a value (--fsync), or with one of yes/no, true/false,
 // on/off, 1/0 (--fsync=no, CHATD_FSYNC=1).
-enum class Kind { host, number, bytes, dir, origins, file, switch_ };
+enum class Kind { host, number, bytes, dir, origins, file, switch_, cidrs, redis, node_id };
 
 // One setting: its names, how its text is read, its bounds, and (numbers
 // only) how it is stored in and read from a Config.
@@ -86,6 +86,19 @@ constexpr Option kOptions[] = {
      "events kept per room, 0 = no limit", CHATD_FIELD(retain_events, uint64_t)},
     {"retain-days", "CHATD_RETAIN_DAYS", "D", Kind::number, 0, kMaxRetainDays,
      "delete events older than D days, 0 = never", CHATD_FIELD(retain_days, uint32_t)},
+    {"reuse-port", "CHATD_REUSE_PORT", "", Kind::switch_, 0, 1,
+     "SO_REUSEPORT: several chatd share the port", CHATD_FIELD(reuse_port, bool)},
+    {"trusted-proxy", "CHATD_TRUSTED_PROXY", "CIDR", Kind::cidrs, 0, 0,
+     "a reverse proxy's range (repeatable, IPv4 or IPv6):\n"
+     "its X-Forwarded-For names the client"},
+    {"redis", "CHATD_REDIS", "URL", Kind::redis, 0, 0,
+     "redis://[user:pass@]host:port[/db] or\n"
+     "unix:///path.sock[?db=N]; NOT AVAILABLE in this\n"
+     "version: chatd refuses to start with it"},
+    {"node-id", "CHATD_NODE_ID", "ID", Kind::node_id, 0, 0,
+     "this node's name in the cluster (with --redis)"},
+    {"node-timeout", "CHATD_NODE_TIMEOUT", "SECONDS", Kind::number, 1, kMaxSeconds,
+     "a silent node is dead after this (with --redis)", CHATD_FIELD(node_timeout_s, uint32_t)},
 };
 #undef CHATD_FIELD
 constexpr size_t kOptionCount = std::size(kOptions);
@@ -148,6 +161,35 @@ std::string apply(Config& c, const Option& o, const Raw& raw) {
         c.allow_origins.push_back(*n);
       }
       return "";
+    case Kind::cidrs:
+      c.trusted_proxies.clear();
+      for (const std::string& each : raw.values) {
+        auto r = parse_cidr(each);
+        if (!r)
+          return fail_line(
+              raw.source, in_quotes(each) + " is not an address range like 10.0.0.0/8 or fd00::/8");
+        c.trusted_proxies.push_back(*r);
+      }
+      if (c.trusted_proxies.size() > kMaxTrustedProxies)
+        return fail_line(raw.source, "more than " + std::to_string(kMaxTrustedProxies) + " ranges");
+      return "";
+    case Kind::redis: {
+      RedisUrlResult r = parse_redis_url(v);
+      if (!r.ok) return fail_line(raw.source, r.error);
+      c.redis_url = v;
+      c.redis = r.url;
+      return "";
+    }
+    case Kind::node_id:
+      if (v.empty() || v.size() > kMaxNodeId ||
+          v.find_first_not_of(
+              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+              std::string::npos)
+        return fail_line(raw.source, in_quotes(v) + " is not a node id (1-" +
+                                         std::to_string(kMaxNodeId) +
+                                         " letters, digits, '.', '_', '-')");
+      c.node_id = v;
+      return "";
     case Kind::number:
     case Kind::bytes: {
       bool bytes = o.kind == Kind::bytes;
@@ -168,7 +210,10 @@ std::string apply(Config& c, const Option& o, const Raw& raw) {
   return "";
 }
 
-std::string cross_check(const Config& c) {
+std::string cross_check(const Config& c, bool node_id_given, bool node_timeout_given) {
+  if (c.redis_url.empty() && (node_id_given || node_timeout_given))
+    return std::string("chatd: --") + (node_id_given ? "node-id" : "node-timeout") +
+           " is used only with --redis";
   if (c.idle_timeout_s <= c.ping_interval_s)
     return "chatd: --idle-timeout (" + std::to_string(c.idle_timeout_s) +
            " s) must be greater than --ping-interval (" + std::to_string(c.ping_interval_s) + " s)";
@@ -230,6 +275,12 @@ std::string default_text(const Option& o) {
       return o.get(d) ? "on" : "off";
     case Kind::origins:
       return "none (same host only)";
+    case Kind::cidrs:
+      return "none (X-Forwarded-For ignored)";
+    case Kind::redis:
+      return "none (one node)";
+    case Kind::node_id:
+      return "generated, logged";
     case Kind::bytes:
       return format_bytes(o.get(d));
     case Kind::number:
@@ -255,7 +306,7 @@ ConfigResult parse_config(int argc, const char* const* argv, const char* const* 
     for (size_t i = 0; i < kOptionCount; ++i) {
       if (kOptions[i].env != name) continue;
       raw[i] = Raw{std::string(name), {}};
-      if (kOptions[i].kind == Kind::origins) {
+      if (kOptions[i].kind == Kind::origins || kOptions[i].kind == Kind::cidrs) {
         split_list(value, raw[i].values);
       } else {
         raw[i].values.emplace_back(value);
@@ -307,7 +358,8 @@ ConfigResult parse_config(int argc, const char* const* argv, const char* const* 
     r.message = apply(r.config, kOptions[i], raw[i]);
     if (!r.message.empty()) return r;
   }
-  r.message = cross_check(r.config);
+  r.message = cross_check(r.config, !raw[index_of("node-id")].values.empty(),
+                          !raw[index_of("node-timeout")].values.empty());
   if (r.message.empty())
     r.message = resolve_static(r.config, raw[index_of("static")].source, exe_path);
   if (r.message.empty()) r.action = ConfigAction::run;

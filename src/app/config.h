@@ -13,6 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/redis_url.h"
+#include "net/cidr.h"
+
 namespace chatd {
 
 inline constexpr std::string_view kVersion = "chatd 0.1.0";
@@ -33,6 +36,8 @@ inline constexpr uint64_t kMaxRooms = 1'000'000;
 inline constexpr uint64_t kMaxReplay = 100'000;
 inline constexpr uint64_t kMaxRetainEvents = 1'000'000'000;  // per room
 inline constexpr uint64_t kMaxRetainDays = 36500;            // a century
+inline constexpr size_t kMaxNodeId = 64;                     // [A-Za-z0-9._-]
+inline constexpr size_t kMaxTrustedProxies = 64;
 }  // namespace config_limits
 
 struct Config {
@@ -65,6 +70,18 @@ struct Config {
   bool fsync = false;               // every commit on disk before its events are sent
   uint64_t retain_events = 100000;  // per room; 0 = no limit
   uint32_t retain_days = 0;         // 0 = no limit
+  // SO_REUSEPORT on the listener: several chatd processes share one port.
+  bool reuse_port = false;
+  // Peers in these ranges are reverse proxies: a client's address is taken
+  // from their X-Forwarded-For (docs/DEPLOY.md), and counted per client at
+  // the request head instead of at accept.
+  std::vector<Cidr> trusted_proxies;
+  // The Redis broker (docs/CLUSTER.md). Parsed and checked, but this version
+  // has no broker: main refuses to start when redis_url is set.
+  std::string redis_url;  // as given; empty: a single node
+  RedisUrl redis;         // decoded from redis_url
+  std::string node_id;    // empty: generated when the broker starts
+  uint32_t node_timeout_s = 10;
 };
 
 enum class ConfigAction { run, help, version, error };

@@ -42,7 +42,9 @@ struct Connection {
   // of the frames: a slow consumer's backlog is dropped only behind them.
   size_t http_unsent = 0;
   HeadScan scan;
-  IpKey ip{};
+  IpKey ip{};               // the address counted for --max-conn-per-ip
+  bool ip_counted = false;  // counted in Server::per_ip_ under `ip`
+  bool via_proxy = false;   // the peer is a --trusted-proxy: `ip` comes from X-Forwarded-For
   InputRing in;
   OutputQueue out;
   WsReader ws{nullptr};  // armed with the limits at the upgrade

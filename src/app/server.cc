@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/sys.h"
 #include "http/response.h"
+#include "net/cidr.h"
 #include "net/socket.h"
 #include "store/memory_store.h"
 #include "store/sqlite_store.h"
@@ -94,7 +95,7 @@ std::unique_ptr<Server> Server::create(const Config& config, std::string& error)
   UniqueFd signals{int(sfd)};
   ignore_sigpipe();
   // Listening before the store: a port in use leaves no database behind.
-  long fd = listen_tcp(config.host.c_str(), config.port, kListenBacklog);
+  long fd = listen_tcp(config.host.c_str(), config.port, kListenBacklog, config.reuse_port);
   if (fd < 0) {
     error = "cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " +
             strerror(int(-fd));
@@ -227,6 +228,16 @@ void Server::on_accept() {
     }
     if (size_t(fd) >= conns_.size()) conns_.resize(size_t(fd) + 1);  // within capacity: no move
     IpKey ip = ip_key(peer, 64);
+    if (!config_.trusted_proxies.empty() && in_any(config_.trusted_proxies, ip_key(peer, 128))) {
+      // A proxy's connections are counted per client once the request head
+      // names it (attribute_client); until then only --max-conn applies.
+      if (metrics_.connections_open >= config_.max_conn) {
+        refuse_connection(int(fd));
+        continue;
+      }
+      open_connection(int(fd), ip, true);
+      continue;
+    }
     uint32_t& from_ip = per_ip_[ip_key_hash(ip)];
     if (metrics_.connections_open >= config_.max_conn || from_ip >= config_.max_conn_per_ip) {
       if (from_ip == 0) per_ip_.erase(ip_key_hash(ip));
@@ -234,7 +245,7 @@ void Server::on_accept() {
       continue;
     }
     ++from_ip;
-    open_connection(int(fd), ip);
+    open_connection(int(fd), ip, false);
   }
 }
 
@@ -251,11 +262,13 @@ void Server::refuse_connection(int fd) {
   close(fd);
 }
 
-void Server::open_connection(int fd, const IpKey& ip) {
+void Server::open_connection(int fd, const IpKey& ip, bool via_proxy) {
   Connection& c = slot(uint32_t(fd));
   c.fd = fd;
   c.phase = Phase::http;
   c.ip = ip;
+  c.ip_counted = !via_proxy;
+  c.via_proxy = via_proxy;
   c.reading = true;
   c.interest = EPOLLIN | EPOLLRDHUP;
   set_nodelay(fd);
@@ -374,8 +387,10 @@ void Server::free_queued() {
 
 void Server::free_connection(Connection& c) {
   if (c.phase == Phase::websocket) end_chat(c), --metrics_.websockets_open;
-  auto it = per_ip_.find(ip_key_hash(c.ip));
-  if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+  if (c.ip_counted) {
+    auto it = per_ip_.find(ip_key_hash(c.ip));
+    if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+  }
   timeouts_.disarm(uint32_t(c.fd));
   close(c.fd);  // also removes it from the epoll set
   --metrics_.connections_open;

@@ -60,7 +60,7 @@ class Server {
   void dispatch(const epoll_event& ev);
   void drain_store(epoll_event* events, int max_events);
   void on_accept();
-  void open_connection(int fd, const IpKey& ip);
+  void open_connection(int fd, const IpKey& ip, bool via_proxy);
   void refuse_connection(int fd);
   void pause_accepting(int64_t now);
   void on_signal();
@@ -87,6 +87,10 @@ class Server {
   void handle_http(Connection& c);
   void upgrade(Connection& c, const Request& req);
   void close_after_response(Connection& c);
+  // Behind a trusted proxy: counts the connection under the client named by
+  // X-Forwarded-For (server_proxy.cc); false if that client is over
+  // --max-conn-per-ip (a 503 is queued and the connection closes).
+  bool attribute_client(Connection& c, const Request& req);
 
   // server_ws.cc: frames in, closing.
   void handle_websocket(Connection& c);

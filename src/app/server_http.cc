@@ -22,6 +22,7 @@ void Server::handle_http(Connection& c) {
       return;
     }
     ++metrics_.http_requests;
+    if (c.via_proxy && !attribute_client(c, req)) return;
     bool head_only = req.method == "HEAD";
     bool keep = keep_alive(req) && !stopping_;
     Route rt = route(req);

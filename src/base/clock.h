@@ -22,3 +22,14 @@ inline int64_t mono_ms() {
 }
 
 }  // namespace chatd
+
+namespace chatd {
+
+// Microseconds on CLOCK_MONOTONIC: for round trips shorter than a millisecond.
+inline int64_t mono_us() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return int64_t(t.tv_sec) * 1000000 + t.tv_nsec / 1000;
+}
+
+}  // namespace chatd

@@ -298,8 +298,7 @@ void ChatEngine::load_room(std::string_view name, std::string_view epoch, uint64
   auto room = std::make_unique<Room>(name, epoch, last_id,
                                      durable_source_ ? std::max<uint64_t>(oldest_id, 1) : 0);
   for (const PastEvent& ev : recent) {
-    room->preload(ev.id, encode_event(name, ev.kind, ev.id, ev.ts, ev.nick, ev.text),
-                  ring_limits_);
+    room->preload(ev.id, encode_event(name, ev.kind, ev.id, ev.ts, ev.nick, ev.text), ring_limits_);
   }
   rooms_[std::string(name)] = std::move(room);
 }

@@ -175,7 +175,7 @@ class ChatEngine {
   HistorySource* source_;
   bool durable_source_;
   RoomTable rooms_;
-  size_t occupied_ = 0;                              // rooms some session lists (joined or joining)
+  size_t occupied_ = 0;  // rooms some session lists (joined or joining)
   struct NickHold {
     MemberId id;
     bool joined;  // one of its holder's joins was applied: held until it disconnects

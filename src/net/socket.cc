@@ -63,7 +63,8 @@ static bool looks_like_name(const char* host) {
 
 // Opens a socket for `addr` and binds+listens (passive) or connects;
 // returns the fd or -errno.
-static long open_one(const sockaddr* addr, socklen_t len, bool passive, int backlog) {
+static long open_one(const sockaddr* addr, socklen_t len, bool passive, int backlog,
+                     bool reuse_port) {
   int type = SOCK_STREAM | SOCK_CLOEXEC | (passive ? SOCK_NONBLOCK : 0);
   long r = sys_result(socket(addr->sa_family, type, 0));
   if (r < 0) return r;
@@ -77,6 +78,9 @@ static long open_one(const sockaddr* addr, socklen_t len, bool passive, int back
   // Without SO_REUSEADDR a restart fails for a minute while old connections
   // sit in TIME_WAIT.
   if ((r = set_int_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1)) < 0) return r;
+  // Several processes bound with SO_REUSEPORT share the port; the kernel
+  // spreads new connections over their listeners by a hash of the 4-tuple.
+  if (reuse_port && (r = set_int_option(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1)) < 0) return r;
   if (addr->sa_family == AF_INET6) {
     // Pin dual-stack explicitly rather than inherit net.ipv6.bindv6only.
     if ((r = set_int_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 0)) < 0) return r;
@@ -88,10 +92,11 @@ static long open_one(const sockaddr* addr, socklen_t len, bool passive, int back
 
 // Literal first (no resolver involved), else a name through getaddrinfo,
 // trying each address in turn; returns the first fd or the last -errno.
-static long open_tcp(const char* host, uint16_t port, bool passive, int backlog) {
+static long open_tcp(const char* host, uint16_t port, bool passive, int backlog, bool reuse_port) {
   sockaddr_storage addr;
   socklen_t len = parse_host(host, port, addr);
-  if (len != 0) return open_one(reinterpret_cast<sockaddr*>(&addr), len, passive, backlog);
+  if (len != 0)
+    return open_one(reinterpret_cast<sockaddr*>(&addr), len, passive, backlog, reuse_port);
   if (!host || !looks_like_name(host)) return -EINVAL;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -103,19 +108,19 @@ static long open_tcp(const char* host, uint16_t port, bool passive, int backlog)
   if (getaddrinfo(host, service, &hints, &list) != 0) return -EINVAL;
   long r = -EINVAL;
   for (addrinfo* ai = list; ai; ai = ai->ai_next) {
-    r = open_one(ai->ai_addr, ai->ai_addrlen, passive, backlog);
+    r = open_one(ai->ai_addr, ai->ai_addrlen, passive, backlog, reuse_port);
     if (r >= 0) break;
   }
   freeaddrinfo(list);
   return r;
 }
 
-long listen_tcp(const char* host, uint16_t port, int backlog) {
-  return open_tcp(host, port, true, backlog);
+long listen_tcp(const char* host, uint16_t port, int backlog, bool reuse_port) {
+  return open_tcp(host, port, true, backlog, reuse_port);
 }
 
 long connect_tcp(const char* host, uint16_t port) {
-  return open_tcp(host, port, false, 0);
+  return open_tcp(host, port, false, 0, false);
 }
 
 long local_port(int fd) {

@@ -24,7 +24,9 @@ namespace chatd {
 // is -EINVAL; only strings that look like names ever reach the resolver. An
 // IPv6 wildcard "::" is dual-stack (IPV6_V6ONLY off): it also accepts IPv4
 // clients, seen as ::ffff:a.b.c.d. Port 0 picks a free port (local_port).
-long listen_tcp(const char* host, uint16_t port, int backlog);
+// With `reuse_port`, SO_REUSEPORT too: other processes that set it may bind
+// the same address and port, and the kernel spreads connections over them.
+long listen_tcp(const char* host, uint16_t port, int backlog, bool reuse_port = false);
 
 // Opens a blocking CLOEXEC TCP connection to `host`:`port` (same host rules
 // as listen_tcp); returns the fd or -errno. For tests and tools.

@@ -11,12 +11,6 @@
 namespace chatd {
 namespace {
 
-int64_t mono_us() {
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return int64_t(t.tv_sec) * 1'000'000 + t.tv_nsec / 1000;
-}
-
 int64_t clamp_id(uint64_t id) {
   return int64_t(std::min<uint64_t>(id, INT64_MAX));
 }

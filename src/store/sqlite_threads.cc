@@ -16,12 +16,6 @@ namespace {
 
 constexpr size_t kSpareBatches = 4;
 
-int64_t mono_us() {
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return int64_t(t.tv_sec) * 1'000'000 + t.tv_nsec / 1000;
-}
-
 }  // namespace
 
 Checkpointer::Checkpointer(sqlite::Db db) : db_(std::move(db)), thread_([this] { run(); }) {}

@@ -399,10 +399,100 @@ TEST_F(ConfigTest, HelpNamesEveryFlagItsDefaultAndItsEnv) {
       "default 100000",
       "--retain-days D",
       "CHATD_RETAIN_DAYS",
+      "--reuse-port",
+      "CHATD_REUSE_PORT",
+      "--trusted-proxy CIDR",
+      "CHATD_TRUSTED_PROXY",
+      "--redis URL",
+      "CHATD_REDIS",
+      "NOT AVAILABLE",
+      "--node-id ID",
+      "CHATD_NODE_ID",
+      "--node-timeout SECONDS",
+      "CHATD_NODE_TIMEOUT",
       "--help",
       "--version",
   };
   for (const char* s : expected) EXPECT_NE(h.find(s), std::string::npos) << s;
+}
+
+TEST_F(ConfigTest, ReusePortIsASwitch) {
+  EXPECT_FALSE(parse({}).config.reuse_port);
+  ConfigResult r = parse({"--reuse-port", "--port", "9000"});
+  ASSERT_EQ(r.action, ConfigAction::run) << r.message;
+  EXPECT_TRUE(r.config.reuse_port);
+  EXPECT_EQ(r.config.port, 9000);
+  EXPECT_FALSE(parse({"--reuse-port=no"}).config.reuse_port);
+  EXPECT_TRUE(parse({"--reuse-port=TRUE"}).config.reuse_port);
+  EXPECT_TRUE(parse({}, {"CHATD_REUSE_PORT=1"}).config.reuse_port);
+  EXPECT_FALSE(parse({}, {"CHATD_REUSE_PORT=off"}).config.reuse_port);
+  ConfigResult bad = parse({}, {"CHATD_REUSE_PORT=maybe"});
+  EXPECT_EQ(bad.action, ConfigAction::error);
+  EXPECT_EQ(bad.message,
+            "chatd: CHATD_REUSE_PORT: \"maybe\" is not yes/no, true/false, on/off or 1/0");
+}
+
+TEST_F(ConfigTest, TrustedProxiesRepeatAndComeFromAList) {
+  EXPECT_TRUE(parse({}).config.trusted_proxies.empty());
+  ConfigResult r = parse({"--trusted-proxy", "127.0.0.0/8", "--trusted-proxy=fd00::/8"});
+  ASSERT_EQ(r.action, ConfigAction::run) << r.message;
+  ASSERT_EQ(r.config.trusted_proxies.size(), 2u);
+  EXPECT_EQ(r.config.trusted_proxies[0].bits, 104);
+  EXPECT_EQ(r.config.trusted_proxies[1].bits, 8);
+  ConfigResult env = parse({}, {"CHATD_TRUSTED_PROXY=10.0.0.0/8, 192.168.0.0/16 ::1"});
+  ASSERT_EQ(env.action, ConfigAction::run) << env.message;
+  EXPECT_EQ(env.config.trusted_proxies.size(), 3u);
+  // Flags replace the environment's list.
+  ConfigResult both = parse({"--trusted-proxy", "::1"}, {"CHATD_TRUSTED_PROXY=10.0.0.0/8"});
+  EXPECT_EQ(both.config.trusted_proxies.size(), 1u);
+  ConfigResult bad = parse({"--trusted-proxy", "10.0.0.1/8"});
+  EXPECT_EQ(bad.action, ConfigAction::error);
+  EXPECT_EQ(bad.message,
+            "chatd: --trusted-proxy: \"10.0.0.1/8\" is not an address range like 10.0.0.0/8 or "
+            "fd00::/8");
+}
+
+TEST_F(ConfigTest, RedisNodeIdAndTimeoutAreParsedAndChecked) {
+  ConfigResult none = parse({});
+  EXPECT_TRUE(none.config.redis_url.empty());
+  EXPECT_TRUE(none.config.node_id.empty());
+  EXPECT_EQ(none.config.node_timeout_s, 10u);
+  ConfigResult r = parse(
+      {"--redis", "redis://:pw@127.0.0.1:6380/2", "--node-id", "web-1.a_b", "--node-timeout", "5"});
+  ASSERT_EQ(r.action, ConfigAction::run) << r.message;
+  EXPECT_EQ(r.config.redis_url, "redis://:pw@127.0.0.1:6380/2");
+  EXPECT_EQ(r.config.redis.port, 6380);
+  EXPECT_EQ(r.config.redis.db, 2u);
+  EXPECT_EQ(r.config.redis.password, "pw");
+  EXPECT_EQ(r.config.node_id, "web-1.a_b");
+  EXPECT_EQ(r.config.node_timeout_s, 5u);
+  ConfigResult env = parse({}, {"CHATD_REDIS=unix:///run/redis.sock?db=1", "CHATD_NODE_ID=n2"});
+  ASSERT_EQ(env.action, ConfigAction::run) << env.message;
+  EXPECT_EQ(env.config.redis.path, "/run/redis.sock");
+  struct Bad {
+    std::vector<std::string> args;
+    const char* message;
+  };
+  const Bad bad[] = {
+      {{"--redis", "localhost:6379"},
+       "chatd: --redis: \"localhost:6379\" is not a Redis URL "
+       "(redis://[user:password@]host:port[/db] "
+       "or unix:///path/redis.sock[?db=N])"},
+      {{"--redis", "redis://h:99999"}, "chatd: --redis: \"99999\" is not a port (1..65535)"},
+      {{"--redis", "redis://h", "--node-id", "a b"},
+       "chatd: --node-id: \"a b\" is not a node id (1-64 letters, digits, '.', '_', '-')"},
+      {{"--redis", "redis://h", "--node-timeout", "0"},
+       "chatd: --node-timeout: 0 is out of range (1..86400)"},
+      {{"--node-id", "n1"}, "chatd: --node-id is used only with --redis"},
+      {{"--node-timeout", "3"}, "chatd: --node-timeout is used only with --redis"},
+  };
+  for (const Bad& b : bad) {
+    ConfigResult e = parse(b.args);
+    EXPECT_EQ(e.action, ConfigAction::error);
+    EXPECT_EQ(e.message, b.message);
+  }
+  EXPECT_EQ(parse({"--redis", "redis://h", "--node-id", std::string(65, 'n')}).action,
+            ConfigAction::error);
 }
 
 TEST_F(ConfigTest, StaticDirectorySearch) {
