@@ -4,11 +4,14 @@
 // hands each batch to the writer thread and waits for its completion on the
 // eventfd, so its time per iteration is the latency a sender sees with
 // --fsync on this disk. Put the file on the disk chatd would use:
-// STORE_BENCH_DIR (default /tmp).
+// STORE_BENCH_DIR (default /tmp). worst_commit_call_us: the longest single
+// commit() call of the run, the loop's worst stall.
 #include <benchmark/benchmark.h>
 #include <poll.h>
 #include <stdlib.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -40,6 +43,7 @@ void run(benchmark::State& state, bool fsync) {
     std::vector<uint64_t> next(rooms.size(), 1);
     std::vector<BatchDone> done;
     size_t turn = 0;
+    std::chrono::steady_clock::duration worst{};
     for (auto _ : state) {
       for (int64_t i = 0; i < state.range(0); ++i) {
         size_t r = (turn * size_t(state.range(0)) + size_t(i)) % rooms.size();
@@ -48,7 +52,11 @@ void run(benchmark::State& state, bool fsync) {
       }
       ++turn;
       std::string error;
-      if (!s->commit(&error)) {
+      auto start = std::chrono::steady_clock::now();
+      bool ok = s->commit(&error);
+      // The longest single commit() call: how long the loop could stall.
+      worst = std::max(worst, std::chrono::steady_clock::now() - start);
+      if (!ok) {
         state.SkipWithError(error.c_str());
         break;
       }
@@ -60,6 +68,8 @@ void run(benchmark::State& state, bool fsync) {
       done.clear();
     }
     state.SetItemsProcessed(int64_t(state.iterations()) * state.range(0));
+    state.counters["worst_commit_call_us"] =
+        double(std::chrono::duration_cast<std::chrono::microseconds>(worst).count());
   }
   std::filesystem::remove_all(tmpl);
 }

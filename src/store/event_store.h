@@ -117,6 +117,10 @@ class EventStore {
     return 0;
   }
 
+  // False when the last read() failed (an I/O error): what it returned may
+  // be short, and the app answers `unavailable` rather than "no more".
+  virtual bool read_ok() const { return true; }
+
   // The counters /metrics shows (db_bytes is read from the file now).
   virtual StoreStats stats() { return {}; }
 };

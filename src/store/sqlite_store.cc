@@ -102,6 +102,7 @@ bool SqliteStore::commit(std::string* error) {
 std::vector<StoredEvent> SqliteStore::read(std::string_view room, uint64_t after, uint64_t before,
                                            size_t limit) {
   std::vector<StoredEvent> out;
+  read_ok_ = true;
   if (limit == 0 || before <= after + 1) return out;
   sqlite3_stmt* s = read_range_.get();
   sqlite::ResetOnExit reset(s);
@@ -122,6 +123,7 @@ std::vector<StoredEvent> SqliteStore::read(std::string_view room, uint64_t after
     out.push_back(std::move(e));
   }
   if (rc != SQLITE_DONE) {
+    read_ok_ = false;
     log_line("store: %s", sqlite::error_line(opened_.db.get(), "reading history").c_str());
     StoreCounters::add(counters_.store_errors, 1);
   }

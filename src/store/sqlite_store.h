@@ -55,6 +55,7 @@ class SqliteStore final : public EventStore {
   uint64_t last_batch() const override { return thread_ ? seq_ : 0; }
   size_t take_done(std::vector<BatchDone>* out) override;
   StoreStats stats() override;
+  bool read_ok() const override { return read_ok_; }
 
  private:
   SqliteStore() = default;
@@ -71,6 +72,7 @@ class SqliteStore final : public EventStore {
   std::unique_ptr<WriterThread> thread_;  // --fsync
   Batch batch_;
   uint64_t seq_ = 0;
+  bool read_ok_ = true;
 };
 
 }  // namespace chatd

@@ -8,6 +8,8 @@ std::string error_line(sqlite3* db, std::string_view what) {
   std::string line(what);
   line += ": ";
   line += db ? sqlite3_errmsg(db) : "out of memory";
+  if (db && (sqlite3_extended_errcode(db) & 0xff) == SQLITE_CORRUPT)
+    line += " (the file is corrupt: restore it from a backup, or move it away to start empty)";
   int sys = db ? sqlite3_system_errno(db) : 0;
   if (sys != 0) {
     line += " (";

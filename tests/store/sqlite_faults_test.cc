@@ -117,5 +117,59 @@ TEST(SqliteFaults, AFullDiskWithFsyncReportsTheBatchFailedAndComesBack) {
       store_test::in_child([&] { return fill_the_disk_then_recover(dir.file("a.db"), true); }), "");
 }
 
+// A child commits batches and reports each committed id on a pipe; it is
+// killed with SIGKILL mid-stream. Every id it reported is then in the file,
+// with its text, and ids go on from there.
+void killed_mid_commit(bool fsync) {
+  store_test::TempDir dir;
+  std::string path = dir.file("chatd.db");
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    int p[2];
+    ASSERT_EQ(pipe(p), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(p[0]);
+      SqliteOptions o;
+      o.fsync = fsync;
+      std::string error;
+      auto s = SqliteStore::open(path, o, &error);
+      if (!s) _exit(3);
+      uint64_t id = s->heads().empty() ? 0 : s->heads()[0].last_id;
+      for (;;) {
+        for (int i = 0; i < 5; ++i) s->append(msg("dev", ++id).record());
+        if (!commit_and_wait(*s, &error)) _exit(4);
+        if (write(p[1], &id, sizeof id) != sizeof id) _exit(5);
+      }
+    }
+    close(p[1]);
+    uint64_t seen = 0, id = 0;
+    while (seen < 200 + 100 * uint64_t(round) && read(p[0], &id, sizeof id) == sizeof id) seen = id;
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(p[0]);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the child stopped by itself: " << status;
+    std::string error;
+    SqliteOptions o;
+    o.fsync = fsync;
+    auto s = SqliteStore::open(path, o, &error);
+    ASSERT_TRUE(s) << error;
+    uint64_t last = s->heads().at(0).last_id;
+    EXPECT_GE(last, seen) << "a committed batch was lost";
+    auto events = s->read("dev", 0, kMax, 1'000'000);
+    ASSERT_EQ(store_test::ids(events), store_test::range(1, last));
+    EXPECT_EQ(events[seen - 1].text, "dev#" + std::to_string(seen));
+  }
+}
+
+TEST(SqliteFaults, SigkillLosesNoCommittedBatch) {
+  killed_mid_commit(false);
+}
+
+TEST(SqliteFaults, SigkillLosesNoCommittedBatchWithFsync) {
+  killed_mid_commit(true);
+}
+
 }  // namespace
 }  // namespace chatd
