@@ -50,7 +50,8 @@ void Server::finish_turn() {
   if (!retry_leaves_.empty()) {
     std::vector<std::pair<Room*, std::string>> owed;
     owed.swap(retry_leaves_);
-    for (auto& [room, nick] : owed) submit({room, EventKind::leave, kNoMember, nick, {}, {}}, nullptr);
+    for (auto& [room, nick] : owed)
+      submit({room, EventKind::leave, kNoMember, nick, {}, {}}, nullptr);
   }
   while (!batch_.empty() || !overflowed_.empty()) {
     commit_turn();
@@ -124,11 +125,15 @@ void Server::deliver(const TurnBatch::Item& item, bool stored) {
 // One reference to the same framed block for every local member: no copy
 // and no allocation per recipient (the queue's slot array is kept between
 // turns). A closing member still gets what precedes its own leave event,
-// which comes before its close frame.
+// which comes before its close frame. A member whose connection was freed
+// this turn (its leave still in the batch) is skipped: its slot's queue would
+// otherwise hand the block to the next connection on that fd, before its 101.
 void Server::fan_out(const Room& room, const BlockRef& event) {
   for (const Member& m : room.members()) {
     if (m.id == kNoMember) continue;
-    enqueue(slot(m.id), event);
+    Connection& c = slot(m.id);
+    if (c.phase == Phase::free || c.phase == Phase::http) continue;
+    enqueue(c, event);
     ++metrics_.events_out;
   }
 }
