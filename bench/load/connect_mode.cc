@@ -42,7 +42,7 @@ class ConnectRun final : public ConnHandler {
 
   void on_text(Conn& c, const char* p, size_t n) override {
     ScannedEvent ev = scan_event(p, n);
-    if (ev.kind == EventKind::welcome && opt_.rooms_per_conn > 0) return on_room_welcome(c);
+    if (opt_.rooms_per_conn > 0) return on_room_answer(c, ev.kind);
     if (ev.kind == EventKind::welcome) ++ready_;
     if (ev.kind == EventKind::error) ++errors_;
   }
@@ -60,7 +60,7 @@ class ConnectRun final : public ConnHandler {
 
  private:
   bool settled() const {
-    return ready_ + connect_failures_ + handshake_failures_ + closes_ >= opt_.clients;
+    return ready_ + refused_ + connect_failures_ + handshake_failures_ + closes_ >= opt_.clients;
   }
   void loop_for(int64_t us) {
     const int64_t end = mono_us() + us;
@@ -78,17 +78,29 @@ class ConnectRun final : public ConnHandler {
       pool_.send_text(c, join, format_join(join, 'c', c.index, true, room));
     }
   }
-  // A connection is ready once every one of its rooms welcomed it.
-  void on_room_welcome(Conn& c) {
-    if (welcomes_.empty()) welcomes_.resize(opt_.clients);
-    ++memberships_;
-    if (++welcomes_[c.index] == opt_.rooms_per_conn) ++ready_;
+  // A connection is ready once every one of its rooms welcomed it, and
+  // refused once each answered and one of them with an error.
+  void on_room_answer(Conn& c, EventKind kind) {
+    if (kind != EventKind::welcome && kind != EventKind::error) return;
+    if (answers_.empty()) answers_.resize(opt_.clients);
+    Answers& a = answers_[c.index];
+    if (kind == EventKind::welcome) ++a.welcomes, ++memberships_;
+    if (kind == EventKind::error) ++a.errors, ++errors_;
+    if (a.welcomes + a.errors < opt_.rooms_per_conn) return;
+    if (a.errors == 0)
+      ++ready_;
+    else
+      ++refused_;
   }
 
   const Options& opt_;
   ClientPool pool_;
-  std::vector<uint8_t> welcomes_;  // --rooms-per-conn: welcomes per connection
+  struct Answers {
+    uint8_t welcomes = 0, errors = 0;
+  };
+  std::vector<Answers> answers_;  // --rooms-per-conn: per connection
   uint64_t memberships_ = 0;
+  uint32_t refused_ = 0;  // connections with an error among their joins
   bool holding_ = false;
   uint32_t ready_ = 0, connect_failures_ = 0, handshake_failures_ = 0, closes_ = 0;
   uint32_t closes_in_hold_ = 0, errors_ = 0;

@@ -37,19 +37,19 @@ struct Client {
   bool welcomed = false;   // the current session's welcome arrived
   bool returning = false;  // dropped, now reconnecting or back
   bool caught_up = false;
-  uint64_t last_id = 0;           // last event id seen, across the drop
-  uint64_t since = 0;             // last_id when it dropped
-  uint64_t welcome_last_id = 0;   // of the current session's welcome
-  uint64_t replayed = 0;          // events at or below welcome_last_id after a resume welcome
-  uint32_t in_flight = 0;         // stayers: own messages not yet seen back
-  std::string epoch;              // from the first welcome
+  uint64_t last_id = 0;          // last event id seen, across the drop
+  uint64_t since = 0;            // last_id when it dropped
+  uint64_t welcome_last_id = 0;  // of the current session's welcome
+  uint64_t replayed = 0;         // events at or below welcome_last_id after a resume welcome
+  uint32_t in_flight = 0;        // stayers: own messages not yet seen back
+  std::string epoch;             // from the first welcome
 };
 
 struct RoomState {
-  uint64_t head = 0;       // newest id any member has seen
-  uint64_t target = 0;     // newest id when the reconnects start
-  uint32_t dropped = 0;    // members that drop
-  uint32_t to_send = 0;    // messages still to send while they are away
+  uint64_t head = 0;     // newest id any member has seen
+  uint64_t target = 0;   // newest id when the reconnects start
+  uint32_t dropped = 0;  // members that drop
+  uint32_t to_send = 0;  // messages still to send while they are away
 };
 
 enum class Phase : uint8_t { joining, away, back };
@@ -262,18 +262,17 @@ int ResumeRun::report(bool completed) {
     missed += rooms_[s.room].target - s.since;
     if (s.replayed != s.welcome_last_id - std::min(s.since, s.welcome_last_id)) ++short_replays;
   }
-  const double catch_up_s =
-      caught_up_ == returning ? double(t_last_caught_ - t_back_) / 1e6 : 0;
+  const double catch_up_s = caught_up_ == returning ? double(t_last_caught_ - t_back_) / 1e6 : 0;
   const bool ok = completed && caught_up_ == returning && gaps_ == 0 && duplicates_ == 0 &&
                   errors_ == 0 && closes_ == 0 && setup_failures_ == 0 && not_resumed_ == 0 &&
                   epoch_changed_ == 0 && short_replays == 0;
   const double p50 = double(catch_up_.percentile(0.5)), p99 = double(catch_up_.percentile(0.99));
   if (!opt_.json_only) {
-    std::printf("resume %s:%u: %u clients in %u room(s) (joined in %.2f s), %u drop (%s), %u "
-                "msgs per room while away (%.2f s)\n",
-                opt_.host.c_str(), opt_.port, opt_.clients, std::max(opt_.rooms, 1u),
-                double(t_join_) / 1e6, returning, opt_.leave.c_str(), opt_.messages,
-                double(t_away_) / 1e6);
+    std::printf(
+        "resume %s:%u: %u clients in %u room(s) (joined in %.2f s), %u drop (%s), %u "
+        "msgs per room while away (%.2f s)\n",
+        opt_.host.c_str(), opt_.port, opt_.clients, std::max(opt_.rooms, 1u), double(t_join_) / 1e6,
+        returning, opt_.leave.c_str(), opt_.messages, double(t_away_) / 1e6);
     std::printf("  catch-up     %u of %u back in %.3f s (p50 %.1f ms, p99 %.1f ms)\n", caught_up_,
                 returning, catch_up_s, p50 / 1e3, p99 / 1e3);
     std::printf("  replayed     %llu events (%.1f per client; %llu missed)\n",

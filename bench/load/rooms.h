@@ -15,7 +15,9 @@ inline constexpr size_t kMaxRequestHead = 256;  // a join or a msg head, with ro
 
 // The room of client `index` when `rooms` rooms share the clients in turn
 // (index mod rooms), so rooms differ in size by at most one.
-inline uint32_t room_of(uint32_t index, uint32_t rooms) { return rooms ? index % rooms : 0; }
+inline uint32_t room_of(uint32_t index, uint32_t rooms) {
+  return rooms ? index % rooms : 0;
+}
 
 // Writes the join of nick <prefix><index> into out (at least kMaxRequestHead
 // bytes): with "room":"r<room>" when rooms_on, and "since"/"epoch" when epoch
@@ -50,7 +52,7 @@ class RoomOrder {
 
  private:
   struct Log {
-    uint64_t base = 0;            // id of hashes[0]
+    uint64_t base = 0;             // id of hashes[0]
     std::vector<uint64_t> hashes;  // 0: no receiver has seen that id yet
   };
   std::vector<Log> logs_;
