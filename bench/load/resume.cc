@@ -162,10 +162,12 @@ class ResumeRun final : public ConnHandler {
     return true;
   }
 
-  // Every connected client has seen its room's newest id.
+  // Every connected client has seen its own join event (the id after its
+  // welcome's last_id) and its room's newest id.
   bool settled() const {
     for (const Client& s : clients_)
-      if (s.welcomed && s.last_id < rooms_[s.room].head) return false;
+      if (s.welcomed && (s.last_id <= s.welcome_last_id || s.last_id < rooms_[s.room].head))
+        return false;
     return true;
   }
 
