@@ -28,6 +28,10 @@ PY=/usr/bin/python3
 ulimit -n "$(ulimit -Hn)"
 
 # name | what to compare | target | chat_load arguments
+# A target is chatd's ratio to floor (ratio), chatd's own value (value), its
+# ratio to chatd in another scenario of the run (of:NAME), or the memory per
+# membership beyond another scenario's (extra:NAME, from rss_per_conn_bytes
+# and memberships; without a bound, only printed).
 SCENARIOS=(
   "fanout-32b-w2|deliveries_per_s|ratio>=0.9|fanout --clients 1000 --senders 10 --size 32 --window 2 --duration 10"
   "fanout-32b-w8|deliveries_per_s|ratio>=0.9|fanout --clients 1000 --senders 10 --size 32 --window 8 --duration 10"
@@ -36,7 +40,17 @@ SCENARIOS=(
   "connect-10k-idle|rss_per_conn_bytes|value<=256|connect --clients 10000 --hold 2"
   "connect-2k-join|rss_per_conn_bytes|value<=400|connect --clients 2000 --join --hold 2"
   "connect-19900|held|value>=19900|connect --clients 19900 --hold 5"
+  # Issue 11: rooms, memberships and resume (protocol v2: chatd only).
+  "rooms-1x1000|deliveries_per_s|none|fanout --rooms 1 --clients 1000 --senders 100 --size 32 --window 2 --duration 10"
+  "rooms-100x10|deliveries_per_s|of:rooms-1x1000>=0.5|fanout --rooms 100 --clients 1000 --senders 100 --size 32 --window 2 --duration 10"
+  "conn-rooms-0|rss_per_conn_bytes|none|connect --clients 2000 --hold 2"
+  "conn-rooms-1|rss_per_conn_bytes|extra:conn-rooms-0|connect --clients 2000 --rooms-per-conn 1 --rooms 200 --hold 2"
+  "conn-rooms-5|rss_per_conn_bytes|extra:conn-rooms-1<=200|connect --clients 2000 --rooms-per-conn 5 --rooms 1000 --hold 2"
+  "conn-rooms-32|rss_per_conn_bytes|extra:conn-rooms-1<=200|connect --clients 2000 --rooms-per-conn 32 --rooms 6400 --hold 2"
+  "resume-storm|catch_up_s|value<=1|resume --clients 1100 --rooms 100 --drop 1000 --messages 100 --inflight 1000"
 )
+# Scenarios floor cannot run (it speaks only the v1 subset): n/a for floor.
+CHATD_ONLY=" rooms-1x1000 rooms-100x10 conn-rooms-1 conn-rooms-5 conn-rooms-32 resume-storm "
 SHORT="fanout-short|deliveries_per_s|none|fanout --clients 200 --senders 5 --size 32 --window 2 --duration 3"
 
 usage() { sed -n '6,12p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -124,6 +138,7 @@ summary="$work/summary.jsonl"
 for s in "${selected[@]}"; do
   IFS='|' read -r name metric target args <<<"$s"
   for server in $SERVERS; do
+    [ "$server" = floor ] && [[ "$CHATD_ONLY" == *" $name "* ]] && continue
     for run in $(seq "$RUNS"); do
       # shellcheck disable=SC2086
       line=$(run_one "$server" $args)
@@ -156,10 +171,27 @@ for name in order:
     ratio = c / f if c is not None and f else None
     verdict = "-"
     if target != "none" and c is not None:
-        kind, bound = target.split(">=") if ">=" in target else target.split("<=")
+        bounded = ">=" in target or "<=" in target
+        kind, bound = target.split(">=") if ">=" in target else target.split("<=") if bounded else (target, None)
         subject = ratio if kind == "ratio" else c
+        if ":" in kind:
+            # Against another scenario of this run, on chatd's medians.
+            how, ref = kind.split(":", 1)
+            rr = [r["result"] for r in rows if r["scenario"] == ref and r["server"] == "chatd"]
+            vals = [r.get(metric) for r in rr if isinstance(r.get(metric), (int, float))]
+            base = statistics.median(vals) if vals else None
+            subject = ratio = None
+            if base and how == "of":
+                subject = ratio = c / base
+            elif base is not None and how == "extra":
+                res = [r["result"] for r in rs if r["server"] == "chatd"]
+                conns = res[0].get("connections", 0)
+                extra = res[0].get("memberships", 0) - rr[0].get("memberships", 0)
+                if extra > 0:
+                    subject = ratio = (c - base) * conns / extra
+                    print(f"  {name}: {subject:.0f} B per membership beyond {ref}")
         ge = ">=" in target
-        if subject is not None:
+        if subject is not None and bounded:
             met = subject >= float(bound) if ge else subject <= float(bound)
             verdict = "met" if met else "MISSED"
     if not checks_ok:

@@ -1,13 +1,18 @@
 // Connect run: open N WebSockets as fast as the in-progress cap allows, hold
 // them, and measure handshakes/s and the server's memory per connection.
+// With --rooms-per-conn K each connection joins K rooms (r0.. spread over
+// --rooms, K consecutive ones mod N), so runs with different K give the
+// server's memory per extra membership.
 #include <cstdio>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 #include "client_pool.h"
 #include "event_scan.h"
 #include "modes.h"
 #include "report.h"
+#include "rooms.h"
 
 namespace chatd::load {
 
@@ -29,13 +34,15 @@ class ConnectRun final : public ConnHandler {
       ++ready_;
       return;
     }
+    if (opt_.rooms_per_conn > 0) return join_rooms(c);
     char join[64];
     int n = std::snprintf(join, sizeof join, "{\"type\":\"join\",\"nick\":\"c%u\"}", c.index);
     pool_.send_text(c, join, static_cast<size_t>(n));
   }
 
-  void on_text(Conn&, const char* p, size_t n) override {
+  void on_text(Conn& c, const char* p, size_t n) override {
     ScannedEvent ev = scan_event(p, n);
+    if (opt_.rooms_per_conn > 0) return on_room_answer(c, ev.kind);
     if (ev.kind == EventKind::welcome) ++ready_;
     if (ev.kind == EventKind::error) ++errors_;
   }
@@ -53,7 +60,7 @@ class ConnectRun final : public ConnHandler {
 
  private:
   bool settled() const {
-    return ready_ + connect_failures_ + handshake_failures_ + closes_ >= opt_.clients;
+    return ready_ + refused_ + connect_failures_ + handshake_failures_ + closes_ >= opt_.clients;
   }
   void loop_for(int64_t us) {
     const int64_t end = mono_us() + us;
@@ -62,8 +69,38 @@ class ConnectRun final : public ConnHandler {
   }
   int report(double setup_s, double cpu_pct, long rss_before, long rss_after);
 
+  // Joins rooms (index * K + j) mod N for j < K: distinct as K <= N, and
+  // every room gets about C * K / N members.
+  void join_rooms(Conn& c) {
+    char join[kMaxRequestHead];
+    for (uint32_t j = 0; j < opt_.rooms_per_conn; ++j) {
+      uint32_t room = uint32_t((uint64_t(c.index) * opt_.rooms_per_conn + j) % opt_.rooms);
+      pool_.send_text(c, join, format_join(join, 'c', c.index, true, room));
+    }
+  }
+  // A connection is ready once every one of its rooms welcomed it, and
+  // refused once each answered and one of them with an error.
+  void on_room_answer(Conn& c, EventKind kind) {
+    if (kind != EventKind::welcome && kind != EventKind::error) return;
+    if (answers_.empty()) answers_.resize(opt_.clients);
+    Answers& a = answers_[c.index];
+    if (kind == EventKind::welcome) ++a.welcomes, ++memberships_;
+    if (kind == EventKind::error) ++a.errors, ++errors_;
+    if (a.welcomes + a.errors < opt_.rooms_per_conn) return;
+    if (a.errors == 0)
+      ++ready_;
+    else
+      ++refused_;
+  }
+
   const Options& opt_;
   ClientPool pool_;
+  struct Answers {
+    uint8_t welcomes = 0, errors = 0;
+  };
+  std::vector<Answers> answers_;  // --rooms-per-conn: per connection
+  uint64_t memberships_ = 0;
+  uint32_t refused_ = 0;  // connections with an error among their joins
   bool holding_ = false;
   uint32_t ready_ = 0, connect_failures_ = 0, handshake_failures_ = 0, closes_ = 0;
   uint32_t closes_in_hold_ = 0, errors_ = 0;
@@ -117,6 +154,9 @@ int ConnectRun::report(double setup_s, double cpu_pct, long rss_before, long rss
     if (have_rss)
       std::printf("  server RSS   %ld KiB -> %ld KiB: %.0f B per connection\n", rss_before,
                   rss_after, rss_per_conn);
+    if (opt_.rooms_per_conn > 0)
+      std::printf("  rooms        %u per connection over %u rooms: %llu memberships\n",
+                  opt_.rooms_per_conn, opt_.rooms, (unsigned long long)memberships_);
     std::printf("  chat_load    %.0f%% of one core during setup\n", cpu_pct);
     if (!ok) std::printf("  RESULT: FAILED checks\n");
   }
@@ -137,6 +177,12 @@ int ConnectRun::report(double setup_s, double cpu_pct, long rss_before, long rss
   j.add("rss_after_kib", static_cast<int64_t>(rss_after));
   j.add("rss_per_conn_bytes", rss_per_conn);
   j.add("hold_s", opt_.hold_s);
+  if (opt_.rooms_per_conn > 0) {
+    j.add("rooms_per_conn", opt_.rooms_per_conn);
+    j.add("rooms", opt_.rooms);
+    j.add("memberships", memberships_);
+    j.add("rss_delta_bytes", have_rss ? double(rss_after - rss_before) * 1024.0 : 0.0);
+  }
   j.add("load_cpu_pct", cpu_pct);
   j.add("ok", ok);
   std::printf("%s\n", j.str().c_str());

@@ -56,7 +56,28 @@ const char* parse_uint(const char* p, const char* end, uint64_t& out) {
   return p;
 }
 
+// A string value at v (its opening quote); empty if v is not a string. The
+// server's epochs and our room names hold no escapes.
+std::string_view string_at(const char* v, const char* end) {
+  if (!v || v >= end || *v != '"') return {};
+  const void* close = std::memchr(v + 1, '"', static_cast<size_t>(end - v - 1));
+  if (!close) return {};
+  return std::string_view(v + 1, static_cast<size_t>(static_cast<const char*>(close) - v - 1));
+}
+
+// The v2 fields of a welcome, which follow its (possibly long) users list.
+void scan_welcome(const char* p, const char* end, ScannedEvent& ev) {
+  if (const char* v = find_value_backward(p, end, "last_id")) parse_uint(v, end, ev.last_id);
+  if (const char* v = find_value_backward(p, end, "resumed"))
+    ev.resumed = end - v >= 4 && std::memcmp(v, "true", 4) == 0;
+  ev.epoch = string_at(find_value_backward(p, end, "epoch"), end);
+}
+
 }  // namespace
+
+std::string_view scan_room(const char* p, size_t n) {
+  return string_at(find_value(p, p + n, "room"), p + n);
+}
 
 ScannedEvent scan_event(const char* p, size_t n) {
   ScannedEvent ev;
@@ -72,6 +93,7 @@ ScannedEvent scan_event(const char* p, size_t n) {
       break;
     case 'w':
       ev.kind = EventKind::welcome;
+      scan_welcome(p, end, ev);
       return ev;
     case 'e':
       ev.kind = EventKind::error;

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace chatd::load {
 
@@ -22,10 +23,19 @@ struct ScannedEvent {
   bool ours = false;
   int64_t send_us = 0;
   uint32_t sender = 0;
+  // welcome only (protocol v2; absent from a v1 welcome): the room's newest
+  // id before the join, whether it is a resume, and the epoch (a view into
+  // the scanned text).
+  uint64_t last_id = 0;
+  bool resumed = false;
+  std::string_view epoch;
 };
 
 // Scans one text message from the server.
 ScannedEvent scan_event(const char* p, size_t n);
+
+// The value of the event's "room" (protocol v2), or empty if it has none.
+std::string_view scan_room(const char* p, size_t n);
 
 // Writes the text of message `seq` into out[0, size): the send time in
 // microseconds, the sender index, then 'x' padding. Returns the bytes written

@@ -1,5 +1,8 @@
 // Fan-out run: join everyone, then send for a fixed time and verify that
-// every client saw every message exactly once, in id order.
+// every client saw every message exactly once, in id order. With --rooms the
+// clients are spread over rooms r0.., each with its own senders; every
+// event must then carry its receiver's room, and every member of a room
+// must have seen the same event under each id.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -11,6 +14,7 @@
 #include "histogram.h"
 #include "modes.h"
 #include "report.h"
+#include "rooms.h"
 
 namespace chatd::load {
 
@@ -29,16 +33,23 @@ enum class Phase : uint8_t { joining, sending, draining };
 
 class Fanout final : public ConnHandler {
  public:
-  explicit Fanout(const Options& o) : opt_(o), pool_(o, *this), state_(o.clients) {
-    text_.resize(kMaxSize + 64);
+  explicit Fanout(const Options& o)
+      : opt_(o),
+        pool_(o, *this),
+        state_(o.clients),
+        order_(o.rooms),
+        room_sent_(std::max(o.rooms, 1u)),
+        room_members_(std::max(o.rooms, 1u)) {
+    text_.resize(kMaxSize + kMaxRequestHead);
+    for (uint32_t i = 0; i < o.clients; ++i) ++room_members_[room_of(i, o.rooms)];
   }
 
   int run();
 
   void on_open(Conn& c) override {
-    char join[64];
-    int n = std::snprintf(join, sizeof join, "{\"type\":\"join\",\"nick\":\"u%u\"}", c.index);
-    pool_.send_text(c, join, static_cast<size_t>(n));
+    char join[kMaxRequestHead];
+    size_t n = format_join(join, 'u', c.index, opt_.rooms > 0, room_of(c.index, opt_.rooms));
+    pool_.send_text(c, join, n);
   }
 
   void on_text(Conn& c, const char* p, size_t n) override {
@@ -53,6 +64,7 @@ class Fanout final : public ConnHandler {
       ++errors_;
       return;
     }
+    if (opt_.rooms > 0 && ev.has_id) check_room(c.index, p, n, ev.id);
     if (ev.has_id) {
       if (s.last_id != 0 && ev.id != s.last_id + 1) {
         if (ev.id > s.last_id)
@@ -84,15 +96,24 @@ class Fanout final : public ConnHandler {
   }
 
  private:
+  // Counts an event that names another room than the receiver's, or that
+  // differs from what another member of the room saw under the same id.
+  void check_room(uint32_t index, const char* p, size_t n, uint64_t id) {
+    const uint32_t room = room_of(index, opt_.rooms);
+    char name[12];
+    if (scan_room(p, n) != std::string_view(name, format_room(name, room))) ++wrong_room_;
+    if (!order_.check(room, id, event_hash(p, n))) ++mismatches_;
+  }
+
   void send_one(uint32_t sender, int64_t stamp_us) {
-    static constexpr char kHead[] = "{\"type\":\"msg\",\"msg\":\"";
-    constexpr size_t kHeadLen = sizeof kHead - 1;
-    std::memcpy(text_.data(), kHead, kHeadLen);
-    size_t len = kHeadLen + format_text(text_.data() + kHeadLen, opt_.size, stamp_us, sender);
+    const uint32_t room = room_of(sender, opt_.rooms);
+    const size_t head = format_msg_head(text_.data(), opt_.rooms > 0, room);
+    size_t len = head + format_text(text_.data() + head, opt_.size, stamp_us, sender);
     text_[len++] = '"';
     text_[len++] = '}';
     if (!pool_.send_text(pool_.conn(sender), text_.data(), len)) return;
     ++state_[sender].in_flight;
+    ++room_sent_[room];
     ++sent_;
     if (phase_ == Phase::sending) ++sent_window_;
   }
@@ -101,11 +122,20 @@ class Fanout final : public ConnHandler {
   void send_phase();
   void drain_phase();
   int report();
+  // Deliveries due for everything sent: each message once per member of its room.
+  uint64_t expected() const {
+    uint64_t sum = 0;
+    for (size_t r = 0; r < room_sent_.size(); ++r) sum += room_sent_[r] * room_members_[r];
+    return sum;
+  }
 
   const Options& opt_;
   ClientPool pool_;
   std::vector<ClientState> state_;
   std::vector<char> text_;
+  RoomOrder order_;
+  std::vector<uint64_t> room_sent_, room_members_;  // per room (one when there are none)
+  uint64_t wrong_room_ = 0, mismatches_ = 0;
   LatencyHistogram latency_;
   Phase phase_ = Phase::joining;
   uint32_t joined_ = 0, setup_failures_ = 0, closes_ = 0;
@@ -163,7 +193,7 @@ void Fanout::send_phase() {
 void Fanout::drain_phase() {
   phase_ = Phase::draining;
   const int64_t limit = mono_us() + static_cast<int64_t>(opt_.drain_s * 1e6);
-  const uint64_t expected = sent_ * opt_.clients;
+  const uint64_t expected = this->expected();
   while (deliveries_ < expected && mono_us() < limit) {
     if (pool_.run_once(std::min<int64_t>(kMaxTurnUs, limit - mono_us())) < 0) break;
   }
@@ -172,12 +202,12 @@ void Fanout::drain_phase() {
 
 int Fanout::report() {
   const double secs = double(t_stop_ - t0_) / 1e6;
-  const uint64_t expected = sent_ * opt_.clients;
+  const uint64_t expected = this->expected();
   const bool match = deliveries_ == expected;
   const double cpu_pct = secs > 0 ? 100.0 * (cpu_stop_ - cpu0_) / secs : 0;
   const bool all_joined = joined_ == opt_.clients;
   const bool ok = all_joined && match && gaps_ == 0 && duplicates_ == 0 && errors_ == 0 &&
-                  closes_ == 0 && setup_failures_ == 0;
+                  closes_ == 0 && setup_failures_ == 0 && wrong_room_ == 0 && mismatches_ == 0;
   const double p50 = double(latency_.percentile(0.5)), p90 = double(latency_.percentile(0.9)),
                p99 = double(latency_.percentile(0.99)), p999 = double(latency_.percentile(0.999));
   if (!opt_.json_only) {
@@ -185,6 +215,13 @@ int Fanout::report() {
                 opt_.host.c_str(), opt_.port, opt_.clients, double(t_join_) / 1e6, opt_.senders,
                 opt_.rate > 0 ? "rate" : "window", opt_.rate > 0 ? opt_.rate : double(opt_.window),
                 opt_.size, secs);
+    if (opt_.rooms > 0)
+      std::printf(
+          "  rooms        %u (%llu to %llu clients each), checks: wrong room %llu, "
+          "differing events %llu\n",
+          opt_.rooms, (unsigned long long)room_members_.back(),
+          (unsigned long long)room_members_.front(), (unsigned long long)wrong_room_,
+          (unsigned long long)mismatches_);
     std::printf("  sent         %llu msgs, %.0f/s\n", (unsigned long long)sent_window_,
                 secs > 0 ? double(sent_window_) / secs : 0);
     std::printf("  deliveries   %.0f/s (%llu in the window, %llu in all, expected %llu: %s)\n",
@@ -232,6 +269,11 @@ int Fanout::report() {
   j.add("closes", closes_);
   j.add("setup_failures", setup_failures_);
   j.add("load_cpu_pct", cpu_pct);
+  if (opt_.rooms > 0) {
+    j.add("rooms", opt_.rooms);
+    j.add("wrong_room", wrong_room_);
+    j.add("mismatches", mismatches_);
+  }
   j.add("ok", ok);
   std::printf("%s\n", j.str().c_str());
   return ok ? 0 : 1;

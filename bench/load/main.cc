@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
       return run_connect(opt);
     case Mode::churn:
       return run_churn(opt);
+    case Mode::resume:
+      return run_resume(opt);
   }
   return 2;
 }

@@ -1,4 +1,4 @@
-// The three runs the load generator knows. Each returns the process exit code:
+// The four runs the load generator knows. Each returns the process exit code:
 // 0 when every check passed, 1 when the run finished but a check failed
 // (gaps, duplicates, lost deliveries, errors, closes), 3 on a setup failure.
 #pragma once
@@ -19,5 +19,11 @@ int run_connect(const Options& opt);
 // messages, leave by close frame, RST, FIN or after a read stall; every
 // session's ids must be consecutive from its own join event on.
 int run_churn(const Options& opt);
+
+// C clients join (over --rooms), M drop abruptly, S messages per room are
+// sent, the M come back with since and epoch; reports the time until all
+// caught up and the replayed events, and checks that no id was skipped or
+// repeated.
+int run_resume(const Options& opt);
 
 }  // namespace chatd::load

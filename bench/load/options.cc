@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -58,19 +59,53 @@ bool resolve_loopback(Options& o, std::string& err) {
   return false;
 }
 
+// The room options' cross-checks: every room of a fanout has a sender and
+// a member, every room of a resume run keeps one client that stays.
+bool check_rooms(Options& o, bool drop_set, std::string& err) {
+  const uint32_t rooms = std::max(o.rooms, 1u);
+  if (o.mode == Mode::fanout && o.rooms > o.senders) {
+    err = "--rooms must not exceed --senders: every room needs a sender";
+    return false;
+  }
+  if (o.mode == Mode::resume) {
+    if (o.clients <= rooms) {
+      err = "resume needs more clients than rooms: one stays in each room to send";
+      return false;
+    }
+    if (!drop_set) o.drop = o.clients - rooms;
+    if (o.leave != "all" && o.leave != "rst" && o.leave != "fin") {
+      err = "resume drops abruptly: --leave all, rst or fin";
+      return false;
+    }
+    if (o.drop > o.clients - rooms) {
+      err = "--drop must leave at least one client in each room (at most clients - rooms)";
+      return false;
+    }
+  }
+  if (o.mode == Mode::connect && o.rooms_per_conn > 0) {
+    o.join = true;
+    if (o.rooms == 0) o.rooms = o.rooms_per_conn;
+    if (o.rooms < o.rooms_per_conn) {
+      err = "--rooms must be at least --rooms-per-conn: a connection joins distinct rooms";
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 const char* usage_text() {
-  return "usage: chat_load [fanout|connect|churn] [options]\n"
+  return "usage: chat_load [fanout|connect|churn|resume] [options]\n"
          "  --host H         loopback address of the server (127.0.0.1)\n"
          "  --port P         server port (8080)\n"
          "  --clients N      fanout: clients that join; connect: connections;\n"
-         "                   churn: clients coming and going (100, max 20000)\n"
+         "                   churn: clients coming and going; resume: clients (100, max 20000)\n"
          "  --senders S      fanout: clients that send (10)\n"
          "  --duration D     fanout, churn: seconds of sending (5, max 300; churn 3600)\n"
-         "  --window W       fanout: messages in flight per sender, closed loop (2)\n"
+         "  --window W       fanout, resume: messages in flight per sender, closed loop (2)\n"
          "  --rate R         fanout: total messages/s, paced, open loop (replaces --window)\n"
-         "  --size B         fanout, churn: bytes of message text (32, 32..60000)\n"
+         "  --size B         fanout, churn, resume: bytes of message text (32, 32..60000)\n"
          "  --drain S        fanout: longest wait for outstanding deliveries (5)\n"
          "  --inflight K     connections being set up at once (256)\n"
          "  --join           connect: also join each connection\n"
@@ -80,17 +115,27 @@ const char* usage_text() {
          "                   churn: its VmRSS at start, peak (1 s samples) and end\n"
          "  --sources K      bind to 127.0.0.2..127.0.0.(K+1) in turn (connect, churn: 4)\n"
          "  --seed N         churn: seed of every random choice (1)\n"
-         "  --leave HOW      churn: all, close, rst, fin or stall (all)\n"
+         "  --leave HOW      churn: all, close, rst, fin or stall (all);\n"
+         "                   resume: all (rst and fin in turn), rst or fin\n"
+         "  --rooms N        fanout, resume: spread clients over rooms r0..r(N-1), each\n"
+         "                   with its own senders (--senders at least N); connect:\n"
+         "                   rooms the --rooms-per-conn joins are spread over\n"
+         "  --rooms-per-conn K  connect: each connection joins K rooms (implies --join)\n"
+         "  --drop M         resume: clients that drop and come back (clients - rooms)\n"
+         "  --messages S     resume: messages sent per room while they are away (100)\n"
          "  --json           print only the JSON line\n";
 }
 
 ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) {
-  bool sources_set = false, hold_set = false;
+  bool sources_set = false, hold_set = false, drop_set = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "-h" || a == "--help") return ParseOutcome::help;
-    if (a == "fanout" || a == "connect" || a == "churn") {
-      o.mode = a == "fanout" ? Mode::fanout : a == "connect" ? Mode::connect : Mode::churn;
+    if (a == "fanout" || a == "connect" || a == "churn" || a == "resume") {
+      o.mode = a == "fanout"    ? Mode::fanout
+               : a == "connect" ? Mode::connect
+               : a == "churn"   ? Mode::churn
+                                : Mode::resume;
       continue;
     }
     if (a == "--join") {
@@ -110,8 +155,11 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
     bool ok = true;
     if (a == "--mode") {
       std::string_view m = v;
-      ok = m == "fanout" || m == "connect" || m == "churn";
-      o.mode = m == "connect" ? Mode::connect : m == "churn" ? Mode::churn : Mode::fanout;
+      ok = m == "fanout" || m == "connect" || m == "churn" || m == "resume";
+      o.mode = m == "connect"  ? Mode::connect
+               : m == "churn"  ? Mode::churn
+               : m == "resume" ? Mode::resume
+                               : Mode::fanout;
     } else if (a == "--host") {
       o.host = v;
     } else if (a == "--port") {
@@ -150,6 +198,15 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
       o.leave = v;
       ok = o.leave == "all" || o.leave == "close" || o.leave == "rst" || o.leave == "fin" ||
            o.leave == "stall";
+    } else if (a == "--rooms") {
+      ok = parse_u32(v, 1, kMaxRooms, o.rooms);
+    } else if (a == "--rooms-per-conn") {
+      ok = parse_u32(v, 1, kMaxRoomsPerConn, o.rooms_per_conn);
+    } else if (a == "--drop") {
+      ok = parse_u32(v, 1, kMaxConnections, o.drop);
+      drop_set = true;
+    } else if (a == "--messages") {
+      ok = parse_u32(v, 1, kMaxResumeMessages, o.messages);
     } else {
       err = "unknown option " + std::string(a);
       return ParseOutcome::error;
@@ -163,6 +220,7 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
     err = "--senders must not exceed --clients";
     return ParseOutcome::error;
   }
+  if (!check_rooms(o, drop_set, err)) return ParseOutcome::error;
   // One source address has ~28k ephemeral ports; spreading over several
   // keeps a large connect run from running out of them.
   if (o.mode != Mode::churn && o.duration_s > kMaxSeconds) {

@@ -20,8 +20,11 @@ inline constexpr uint32_t kMaxSize = 60000;       // stays under the server's 64
 inline constexpr uint32_t kMaxSources = 64;       // 127.0.0.2 ... 127.0.0.65
 inline constexpr double kMaxRate = 10'000'000;    // messages/s, total
 inline constexpr double kMaxChurnSeconds = 3600;  // churn runs are soaks: longer, but bounded
+inline constexpr uint32_t kMaxRooms = 10000;      // chatd's default --max-rooms
+inline constexpr uint32_t kMaxRoomsPerConn = 64;  // over chatd's 32, to see room_limit
+inline constexpr uint32_t kMaxResumeMessages = 100000;
 
-enum class Mode : uint8_t { fanout, connect, churn };
+enum class Mode : uint8_t { fanout, connect, churn, resume };
 
 struct Options {
   Mode mode = Mode::fanout;
@@ -41,8 +44,13 @@ struct Options {
   int server_pid = 0;       // connect: whose VmRSS to read
   uint32_t sources = 0;     // source addresses 127.0.0.2..; 0: the kernel picks
   bool json_only = false;
-  uint64_t seed = 1;          // churn: seeds every random choice
-  std::string leave = "all";  // churn: how sessions end (all, close, rst, fin, stall)
+  uint64_t seed = 1;            // churn: seeds every random choice
+  std::string leave = "all";    // churn: how sessions end (all, close, rst, fin, stall);
+                                // resume: how the M drop (all, rst, fin)
+  uint32_t rooms = 0;           // fanout, resume, connect: rooms r0..r(N-1); 0: v1, no room
+  uint32_t rooms_per_conn = 0;  // connect: rooms each connection joins (implies --join)
+  uint32_t drop = 0;            // resume: clients that drop and come back
+  uint32_t messages = 100;      // resume: messages sent per room while they are away
 
   sockaddr_storage addr{};  // resolved target
   socklen_t addr_len = 0;
