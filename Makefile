@@ -27,6 +27,8 @@ BENCH_SRCS := $(wildcard bench/micro/*.cc)
 BENCH_OBJS := $(BENCH_SRCS:%.cc=$(BUILD)/obj/%.o)
 LOAD_SRCS  := $(wildcard bench/load/*.cc)
 LOAD_OBJS  := $(LOAD_SRCS:%.cc=$(BUILD)/obj/%.o)
+FLOOR_SRCS := $(wildcard bench/floor/*.cc)
+FLOOR_OBJS := $(FLOOR_SRCS:%.cc=$(BUILD)/obj/%.o)
 FUZZ_SRCS  := $(wildcard fuzz/*_fuzz.cc)
 FUZZ_NAMES := $(FUZZ_SRCS:fuzz/%_fuzz.cc=%)
 
@@ -64,6 +66,11 @@ $(BUILD)/micro_bench: $(BENCH_OBJS) $(BUILD)/libchatd.a
 
 $(BUILD)/chat_load: $(LOAD_OBJS) $(BUILD)/libchatd.a
 	$(CXX) $(LDSAN) -o $@ $^ $(SIMDJSON)
+
+# floor, the fan-out baseline scripts/loadtest.sh compares chatd with: its
+# own small program, sharing only codec/ (SHA-1, Base64) with chatd.
+$(BUILD)/floor: $(FLOOR_OBJS) $(BUILD)/libchatd.a
+	$(CXX) $(LDSAN) -o $@ $^
 
 # Each fuzz target also builds with g++ against a replay main, so its seed
 # corpus runs as a plain regression test (and under SAN=1).
@@ -131,7 +138,7 @@ install: $(BUILD)/chatd
 clean:
 	rm -rf build
 
--include $(FUZZ_OBJS:.o=.d) $(FUZZ_SRCS:%.cc=$(BUILD)/obj/%.d) $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(LOAD_OBJS:.o=.d) $(BUILD)/obj/src/app/main.d
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ_SRCS:%.cc=$(BUILD)/obj/%.d) $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(LOAD_OBJS:.o=.d) $(FLOOR_OBJS:.o=.d) $(BUILD)/obj/src/app/main.d
 
 # whole-server fuzz target
 # fuzz/server_fuzz.cc runs chatd::Server against a fake kernel (fuzz/fake_os.h)
