@@ -2,9 +2,11 @@
 // One room, no validation, no limits beyond a backlog cap: a minimal
 // WebSocket handshake, then join -> welcome + a system join event, msg -> a
 // msg event, a closed connection -> a leave event, ids +1 per event. Each
-// event is framed once into a scratch buffer and appended to every member's
-// output buffer; before the loop sleeps, every dirty socket gets one write(2)
-// of its whole buffer (EPOLLOUT only after a short write).
+// event is framed once, appended to the turn's buffer that every member
+// shares; before the loop sleeps, every member gets one write(2) of its part
+// of that buffer (all of it, or from its join on), straight from it. Only a
+// short write (or a joiner's welcome) copies bytes into a connection's own
+// buffer, written first on EPOLLOUT.
 //
 // Usage: floor [--host H] [--port P] [--batch]   (--batch: the default; kept
 // so a command line for the yardstick floor works here unchanged)
@@ -39,8 +41,9 @@ constexpr int kMaxEvents = 512;
 struct Conn {
   int fd = -1;
   bool upgraded = false, joined = false, dirty = false, out_armed = false, dead = false;
+  size_t from = 0;  // members: where this turn's share of the turn buffer starts
   std::string in;   // bytes not yet parsed
-  std::string out;  // bytes not yet written
+  std::string out;  // own bytes not yet written, ahead of any shared ones
   std::string nick;
 };
 
@@ -57,6 +60,9 @@ int64_t now_ms() {
 
 class Floor {
  public:
+  // Reserves (without touching) a slot per possible fd, so slots cost memory
+  // only once used and never move.
+  explicit Floor(size_t max_fds) { conns_.reserve(max_fds); }
   bool listen_on(const char* host, int port);
   void run();
 
@@ -70,6 +76,7 @@ class Floor {
   void on_text(Conn& c, std::string_view text);
   void queue(Conn& c, const char* p, size_t n);
   void broadcast(const std::string& json);
+  void write_out(Conn& c);
   void flush_all();
   void reap();
 
@@ -77,7 +84,7 @@ class Floor {
   uint64_t next_id_ = 1;
   std::vector<Conn> conns_;  // indexed by fd
   std::vector<int> members_, dirty_, dead_;
-  std::vector<uint8_t> frame_;
+  std::string turn_;  // every event framed this turn, in order
   std::vector<char> rbuf_ = std::vector<char>(kReadChunk);
 };
 
@@ -132,11 +139,10 @@ void Floor::queue(Conn& c, const char* p, size_t n) {
 }
 
 void Floor::broadcast(const std::string& json) {
-  frame_.resize(10 + json.size());
-  size_t hl = text_header(frame_.data(), json.size());
-  std::memcpy(frame_.data() + hl, json.data(), json.size());
-  const char* p = reinterpret_cast<const char*>(frame_.data());
-  for (int fd : members_) queue(conns_[size_t(fd)], p, hl + json.size());
+  uint8_t h[10];
+  size_t hl = text_header(h, json.size());
+  turn_.append(reinterpret_cast<const char*>(h), hl);
+  turn_.append(json);
 }
 
 void Floor::on_text(Conn& c, std::string_view text) {
@@ -145,6 +151,7 @@ void Floor::on_text(Conn& c, std::string_view text) {
   if (m.type == "join" && !c.joined) {
     c.joined = true;
     c.nick.assign(m.nick);
+    c.from = turn_.size();  // its share starts with its own join event
     members_.push_back(c.fd);
     json = "{\"type\":\"welcome\",\"nick\":\"" + c.nick + "\",\"users\":[";
     for (size_t i = 0; i < members_.size(); ++i)
@@ -208,28 +215,59 @@ void Floor::on_readable(Conn& c) {
     pos += f.size;
   }
   c.in.erase(0, pos);
+  if (c.in.empty()) std::string().swap(c.in);  // idle connections hold no buffer
+}
+
+// Writes c.out (its own bytes, then any shared ones a short write left);
+// arms EPOLLOUT while some remain, frees the buffer once it is empty.
+void Floor::write_out(Conn& c) {
+  ssize_t w = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+  if (w < 0 && errno != EAGAIN) {
+    c.dead = true;
+    dead_.push_back(c.fd);
+    return;
+  }
+  if (w > 0) c.out.erase(0, size_t(w));
+  // Backlogs are rare (joiners, slow readers): what one held should not
+  // stay on as memory per connection.
+  if (c.out.empty()) std::string().swap(c.out);
+  bool want_out = !c.out.empty();
+  if (want_out != c.out_armed) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | (want_out ? EPOLLOUT : 0u);
+    ev.data.fd = c.fd;
+    epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+    c.out_armed = want_out;
+  }
 }
 
 void Floor::flush_all() {
+  if (!turn_.empty()) {
+    for (int fd : members_) {
+      Conn& c = conns_[size_t(fd)];
+      const size_t from = c.from;
+      c.from = 0;
+      if (c.dead || from >= turn_.size()) continue;
+      if (!c.out.empty()) {  // its own bytes go first
+        queue(c, turn_.data() + from, turn_.size() - from);
+        continue;
+      }
+      ssize_t w = ::send(c.fd, turn_.data() + from, turn_.size() - from, MSG_NOSIGNAL);
+      if (w < 0 && errno != EAGAIN) {
+        c.dead = true;
+        dead_.push_back(fd);
+        continue;
+      }
+      size_t done = w > 0 ? size_t(w) : 0;
+      if (from + done < turn_.size())
+        queue(c, turn_.data() + from + done, turn_.size() - from - done);
+    }
+    turn_.clear();
+  }
   for (size_t i = 0; i < dirty_.size(); ++i) {
     Conn& c = conns_[size_t(dirty_[i])];
     c.dirty = false;
-    if (c.dead || c.out.empty()) continue;
-    ssize_t w = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
-    if (w < 0 && errno != EAGAIN) {
-      c.dead = true;
-      dead_.push_back(c.fd);
-      continue;
-    }
-    if (w > 0) c.out.erase(0, size_t(w));
-    bool want_out = !c.out.empty();
-    if (want_out != c.out_armed) {
-      epoll_event ev{};
-      ev.events = EPOLLIN | (want_out ? EPOLLOUT : 0u);
-      ev.data.fd = c.fd;
-      epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
-      c.out_armed = want_out;
-    }
+    if (!c.dead && !c.out.empty()) write_out(c);
   }
   dirty_.clear();
 }
@@ -276,7 +314,7 @@ void Floor::run() {
       }
     }
     // A failed write marks a member dead, whose leave event dirties the rest.
-    while (!dirty_.empty() || !dead_.empty()) {
+    while (!dirty_.empty() || !dead_.empty() || !turn_.empty()) {
       reap();
       flush_all();
     }
@@ -310,7 +348,7 @@ int main(int argc, char** argv) {
   sa.sa_handler = floorsrv::on_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  floorsrv::Floor f;
+  floorsrv::Floor f(rl.rlim_cur == RLIM_INFINITY ? 1 << 20 : size_t(rl.rlim_cur));
   if (!f.listen_on(host, port)) {
     std::fprintf(stderr, "floor: bind/listen %s:%d: %s\n", host, port, std::strerror(errno));
     return 1;
