@@ -37,12 +37,16 @@ PYTHON ?= /usr/bin/python3
 # Objects are kept even when only a test binary needed them.
 .SECONDARY:
 
-.PHONY: all deps run test unit integration browser fuzz-replay fuzz fuzz-ci bench format format-check clean install
+.PHONY: all deps deps-peers bench-compare run test unit integration browser fuzz-replay fuzz fuzz-ci bench format format-check clean install
 
 all: $(BUILD)/chatd $(BUILD)/unit_tests
 
 deps:
 	@scripts/install-deps.sh
+
+# The peer servers of bench/peers and gnuplot: for bench-compare and its test.
+deps-peers:
+	@scripts/install-deps.sh --peers
 
 run: deps $(BUILD)/chatd
 	$(BUILD)/chatd --port 8080
@@ -84,8 +88,9 @@ unit: deps $(BUILD)/unit_tests
 fuzz-replay: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%_replay)
 	@set -e; for n in $(FUZZ_NAMES); do $(BUILD)/fuzz/$${n}_replay fuzz/corpus/$$n; done
 
-integration: deps $(BUILD)/chatd $(BUILD)/chat_load
+integration: deps-peers $(BUILD)/chatd $(BUILD)/chat_load $(BUILD)/floor
 	CHATD_BIN=$(abspath $(BUILD)/chatd) CHAT_LOAD_BIN=$(abspath $(BUILD)/chat_load) \
+	  FLOOR_BIN=$(abspath $(BUILD)/floor) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 browser: deps $(BUILD)/chatd
@@ -112,9 +117,18 @@ fuzz: $(FUZZ_NAMES:%=$(BUILD)/libfuzz/%)
 	@set -e; for n in $(FUZZ_NAMES); do mkdir -p $(BUILD)/corpus/$$n; \
 	  $(BUILD)/libfuzz/$$n -max_total_time=$(FUZZ_SECONDS) $(BUILD)/corpus/$$n fuzz/corpus/$$n; done
 
-bench: deps $(BUILD)/micro_bench $(BUILD)/chat_load $(BUILD)/chatd
-	$(BUILD)/micro_bench --benchmark_min_time=0.2
-	scripts/loadtest.sh --short
+bench: deps $(BUILD)/micro_bench $(BUILD)/chat_load $(BUILD)/chatd $(BUILD)/floor
+	flock /tmp/bench.lock $(BUILD)/micro_bench --benchmark_min_time=0.2
+	CHATD=$(BUILD)/chatd CHAT_LOAD=$(BUILD)/chat_load FLOOR=$(BUILD)/floor \
+	  flock /tmp/bench.lock scripts/loadtest.sh --short
+
+# chatd, floor and the peers of bench/peers under the same scenarios
+# (BENCHMARKS.md): writes docs/bench/compare.{md,svg,jsonl}. About 13 minutes
+# with the default 3 runs; COMPARE_ARGS="--runs 1 --duration 2" for a look.
+COMPARE_ARGS ?= --runs 3
+bench-compare: deps-peers $(BUILD)/chatd $(BUILD)/chat_load $(BUILD)/floor
+	CHATD=$(BUILD)/chatd CHAT_LOAD=$(BUILD)/chat_load FLOOR=$(BUILD)/floor \
+	  flock /tmp/bench.lock scripts/loadtest.sh --peers $(COMPARE_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

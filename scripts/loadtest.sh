@@ -252,16 +252,21 @@ if [ -n "$PEERS" ]; then
   exit $?
 fi
 
-# Medians per scenario and server, the ratio, and the verdict.
-"$PY" - "$summary" <<'EOF'
+# Medians per scenario and server, the ratio (chatd to floor; with other
+# servers, the first to the second) and chatd's verdict.
+"$PY" - "$summary" $SERVERS <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
+servers = sys.argv[2:]
+a, b = ("chatd", "floor") if {"chatd", "floor"} <= set(servers) else (servers + servers)[:2]
 order = []
 for r in rows:
     if r["scenario"] not in order:
         order.append(r["scenario"])
 failed = False
-print(f"\n{'scenario':18} {'metric':20} {'chatd':>12} {'floor':>12} {'ratio':>7}  target        verdict")
+fmt = lambda v: "n/a" if v is None else f"{v:.4g}" if v < 1e4 else f"{v:,.0f}"
+print(f"\n{'scenario':18} {'metric':20} " + " ".join(f"{s:>12}" for s in servers) +
+      f" {'ratio':>7}  target        verdict")
 for name in order:
     rs = [r for r in rows if r["scenario"] == name]
     metric, target = rs[0]["metric"], rs[0]["target"]
@@ -269,22 +274,23 @@ for name in order:
         vals = [r["result"].get(metric) for r in rs if r["server"] == server]
         vals = [v for v in vals if isinstance(v, (int, float))]
         return statistics.median(vals) if vals else None
-    c, f = med("chatd"), med("floor")
-    checks_ok = all(r["result"].get("ok") for r in rs if r["server"] == "chatd")
-    ratio = c / f if c is not None and f else None
+    meds = {s: med(s) for s in servers}
+    c = meds.get("chatd")
+    ratio = meds[a] / meds[b] if meds[a] is not None and meds[b] else None
     verdict = "-"
     if target != "none" and c is not None:
         kind, bound = target.split(">=") if ">=" in target else target.split("<=")
-        subject = ratio if kind == "ratio" else c
+        subject = (c / meds["floor"] if meds.get("floor") else None) if kind == "ratio" else c
         ge = ">=" in target
         if subject is not None:
             met = subject >= float(bound) if ge else subject <= float(bound)
             verdict = "met" if met else "MISSED"
-    if not checks_ok:
-        verdict += " (chatd checks FAILED)"
+    bad = sorted({r["server"] for r in rs if not r["result"].get("ok")})
+    if bad:
+        verdict += f" ({', '.join(bad)} checks FAILED)"
     if verdict != "-" and verdict != "met":
         failed = True
-    fmt = lambda v: "n/a" if v is None else f"{v:.4g}" if v < 1e4 else f"{v:,.0f}"
-    print(f"{name:18} {metric:20} {fmt(c):>12} {fmt(f):>12} {fmt(ratio):>7}  {target:13} {verdict}")
+    print(f"{name:18} {metric:20} " + " ".join(f"{fmt(meds[s]):>12}" for s in servers) +
+          f" {fmt(ratio):>7}  {target:13} {verdict}")
 sys.exit(1 if failed else 0)
 EOF
