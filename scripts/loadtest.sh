@@ -53,14 +53,17 @@ SCENARIOS=(
 )
 SHORT="fanout-short|deliveries_per_s|none|fanout --clients 200 --senders 5 --size 32 --window 2 --duration 3"
 
-# The comparison (--peers): name | metrics (the first is the chart's) |
-# chat_load arguments; @C, @D, @N, @J stand for the clients, the duration,
-# and the idle and joined connection counts.
+# The comparison (--peers): name | metrics | chat_load arguments; @C, @D,
+# @N, @J stand for the clients, the duration, and the idle and joined
+# connection counts. Joined connections are 1,000 (the fan-out room's size),
+# not 2,000: every join is an event to every member, and Python websockets
+# needs minutes for the 2,000 joins' 2 M deliveries. The drain is long
+# because the peers lag far behind at window 8.
 COMPARE=(
-  "fanout-32b-w2|deliveries_per_s|fanout --clients @C --senders 10 --size 32 --window 2 --duration @D"
-  "fanout-32b-w8|deliveries_per_s|fanout --clients @C --senders 10 --size 32 --window 8 --duration @D"
-  "fanout-1k-w2|deliveries_per_s|fanout --clients @C --senders 10 --size 1024 --window 2 --duration @D"
-  "fanout-rate50|p99_us|fanout --clients @C --senders 10 --size 32 --rate 50 --duration @D"
+  "fanout-32b-w2|deliveries_per_s|fanout --clients @C --senders 10 --size 32 --window 2 --duration @D --drain 15"
+  "fanout-32b-w8|deliveries_per_s|fanout --clients @C --senders 10 --size 32 --window 8 --duration @D --drain 15"
+  "fanout-1k-w2|deliveries_per_s|fanout --clients @C --senders 10 --size 1024 --window 2 --duration @D --drain 15"
+  "fanout-rate50|p99_us|fanout --clients @C --senders 10 --size 32 --rate 50 --duration @D --drain 15"
   "connect-idle|rss_per_conn_bytes,handshakes_per_s|connect --clients @N --hold 1"
   "connect-join|rss_per_conn_bytes|connect --clients @J --join --hold 1"
 )
@@ -100,7 +103,7 @@ if [ -n "$PEERS" ]; then
     s=${s//@C/$CLIENTS}
     s=${s//@D/$DURATION}
     s=${s//@N/${CONNECTIONS:-10000}}
-    selected+=("${s//@J/${CONNECTIONS:-2000}}")
+    selected+=("${s//@J/${CONNECTIONS:-1000}}")
   done
 fi
 
