@@ -190,6 +190,7 @@ def chart(panels, svg_path, title):
             "set style fill solid 0.8 border -1",
             "set boxwidth 0.7",
             "set yrange [0:*]",
+            "set offsets 0, 0, graph 0.15, 0",
             "set xtics rotate by -30 nomirror",
             "set grid ytics",
             "unset key",
