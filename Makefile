@@ -123,8 +123,9 @@ bench: deps $(BUILD)/micro_bench $(BUILD)/chat_load $(BUILD)/chatd $(BUILD)/floo
 	  flock /tmp/bench.lock scripts/loadtest.sh --short
 
 # chatd, floor and the peers of bench/peers under the same scenarios
-# (BENCHMARKS.md): writes docs/bench/compare.{md,svg,jsonl}. About 13 minutes
-# with the default 3 runs; COMPARE_ARGS="--runs 1 --duration 2" for a look.
+# (BENCHMARKS.md): writes docs/bench/compare.{md,svg,jsonl}. With the default
+# 3 runs, 25 minutes on a loaded machine, less on a quiet one;
+# COMPARE_ARGS="--runs 1 --duration 2" for a quick look.
 COMPARE_ARGS ?= --runs 3
 bench-compare: deps-peers $(BUILD)/chatd $(BUILD)/chat_load $(BUILD)/floor
 	CHATD=$(BUILD)/chatd CHAT_LOAD=$(BUILD)/chat_load FLOOR=$(BUILD)/floor \
