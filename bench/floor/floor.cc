@@ -1,56 +1,24 @@
-// floor: the cheapest chat fan-out this machine allows, to hold chatd against.
-// One room, no validation, no limits beyond a backlog cap: a minimal
-// WebSocket handshake, then join -> welcome + a system join event, msg -> a
-// msg event, a closed connection -> a leave event, ids +1 per event. Each
-// event is framed once, appended to the turn's buffer that every member
-// shares; before the loop sleeps, every member gets one write(2) of its part
-// of that buffer (all of it, or from its join on), straight from it. Only a
-// short write (or a joiner's welcome) copies bytes into a connection's own
-// buffer, written first on EPOLLOUT.
-//
-// Usage: floor [--host H] [--port P] [--batch]   (--batch: the default; kept
-// so a command line for the yardstick floor works here unchanged)
+#include "floor.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <string>
-#include <vector>
 
 #include "wire.h"
 
 namespace floorsrv {
-namespace {
-
-constexpr size_t kReadChunk = 64 * 1024;
-constexpr size_t kMaxHead = 8192;                  // request head, else closed
-constexpr size_t kMaxPayload = 1 << 20;            // client frame, else closed
-constexpr size_t kMaxBacklog = size_t(256) << 20;  // unsent bytes, else closed
-constexpr int kMaxEvents = 512;
-
-struct Conn {
-  int fd = -1;
-  bool upgraded = false, joined = false, dirty = false, out_armed = false, dead = false;
-  size_t from = 0;  // members: where this turn's share of the turn buffer starts
-  std::string in;   // bytes not yet parsed
-  std::string out;  // own bytes not yet written, ahead of any shared ones
-  std::string nick;
-};
 
 volatile sig_atomic_t g_stop = 0;
-void on_signal(int) {
-  g_stop = 1;
-}
+
+namespace {
 
 int64_t now_ms() {
   timespec t;
@@ -58,35 +26,7 @@ int64_t now_ms() {
   return int64_t(t.tv_sec) * 1000 + t.tv_nsec / 1'000'000;
 }
 
-class Floor {
- public:
-  // Reserves (without touching) a slot per possible fd, so slots cost memory
-  // only once used and never move.
-  explicit Floor(size_t max_fds) { conns_.reserve(max_fds); }
-  bool listen_on(const char* host, int port);
-  void run();
-
- private:
-  Conn& slot(int fd) {
-    if (size_t(fd) >= conns_.size()) conns_.resize(size_t(fd) + 1);
-    return conns_[size_t(fd)];
-  }
-  void accept_all();
-  void on_readable(Conn& c);
-  void on_text(Conn& c, std::string_view text);
-  void queue(Conn& c, const char* p, size_t n);
-  void broadcast(const std::string& json);
-  void write_out(Conn& c);
-  void flush_all();
-  void reap();
-
-  int ep_ = -1, listener_ = -1;
-  uint64_t next_id_ = 1;
-  std::vector<Conn> conns_;  // indexed by fd
-  std::vector<int> members_, dirty_, dead_;
-  std::string turn_;  // every event framed this turn, in order
-  std::vector<char> rbuf_ = std::vector<char>(kReadChunk);
-};
+}  // namespace
 
 bool Floor::listen_on(const char* host, int port) {
   listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -321,38 +261,4 @@ void Floor::run() {
   }
 }
 
-}  // namespace
 }  // namespace floorsrv
-
-int main(int argc, char** argv) {
-  const char* host = "127.0.0.1";
-  int port = 9000;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--port" && i + 1 < argc)
-      port = std::atoi(argv[++i]);
-    else if (a == "--host" && i + 1 < argc)
-      host = argv[++i];
-    else if (a != "--batch") {
-      std::fprintf(stderr, "usage: floor [--host H] [--port P] [--batch]\n");
-      return 2;
-    }
-  }
-  rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
-  signal(SIGPIPE, SIG_IGN);
-  struct sigaction sa {};
-  sa.sa_handler = floorsrv::on_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  floorsrv::Floor f(rl.rlim_cur == RLIM_INFINITY ? 1 << 20 : size_t(rl.rlim_cur));
-  if (!f.listen_on(host, port)) {
-    std::fprintf(stderr, "floor: bind/listen %s:%d: %s\n", host, port, std::strerror(errno));
-    return 1;
-  }
-  f.run();
-  return 0;
-}
