@@ -33,6 +33,8 @@ BENCH_SRCS := $(wildcard bench/micro/*.cc)
 BENCH_OBJS := $(BENCH_SRCS:%.cc=$(BUILD)/obj/%.o)
 LOAD_SRCS  := $(wildcard bench/load/*.cc)
 LOAD_OBJS  := $(LOAD_SRCS:%.cc=$(BUILD)/obj/%.o)
+FLOOR_SRCS := $(wildcard bench/floor/*.cc)
+FLOOR_OBJS := $(FLOOR_SRCS:%.cc=$(BUILD)/obj/%.o)
 FUZZ_SRCS  := $(wildcard fuzz/*_fuzz.cc)
 FUZZ_NAMES := $(FUZZ_SRCS:fuzz/%_fuzz.cc=%)
 
@@ -41,12 +43,16 @@ PYTHON ?= /usr/bin/python3
 # Objects are kept even when only a test binary needed them.
 .SECONDARY:
 
-.PHONY: all deps run test unit integration browser fuzz-replay fuzz fuzz-ci bench format format-check clean install
+.PHONY: all deps deps-peers bench-compare run test unit integration browser fuzz-replay fuzz fuzz-ci bench format format-check clean install
 
 all: $(BUILD)/chatd $(BUILD)/unit_tests
 
 deps:
 	@scripts/install-deps.sh
+
+# The peer servers of bench/peers and gnuplot: for bench-compare and its test.
+deps-peers:
+	@scripts/install-deps.sh --peers
 
 run: deps $(BUILD)/chatd
 	$(BUILD)/chatd --port 8080
@@ -71,6 +77,11 @@ $(BUILD)/micro_bench: $(BENCH_OBJS) $(BUILD)/libchatd.a
 $(BUILD)/chat_load: $(LOAD_OBJS) $(BUILD)/libchatd.a
 	$(CXX) $(LDSAN) -o $@ $^ $(LIBS)
 
+# floor, the fan-out baseline scripts/loadtest.sh compares chatd with: its
+# own small program, sharing only codec/ (SHA-1, Base64) with chatd.
+$(BUILD)/floor: $(FLOOR_OBJS) $(BUILD)/libchatd.a
+	$(CXX) $(LDSAN) -o $@ $^
+
 # Each fuzz target also builds with g++ against a replay main, so its seed
 # corpus runs as a plain regression test (and under SAN=1).
 $(BUILD)/fuzz/%_replay: $(BUILD)/obj/fuzz/%_fuzz.o $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/libchatd.a
@@ -83,8 +94,9 @@ unit: deps $(BUILD)/unit_tests
 fuzz-replay: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%_replay)
 	@set -e; for n in $(FUZZ_NAMES); do $(BUILD)/fuzz/$${n}_replay fuzz/corpus/$$n; done
 
-integration: deps $(BUILD)/chatd $(BUILD)/chat_load
+integration: deps-peers $(BUILD)/chatd $(BUILD)/chat_load $(BUILD)/floor
 	CHATD_BIN=$(abspath $(BUILD)/chatd) CHAT_LOAD_BIN=$(abspath $(BUILD)/chat_load) \
+	  FLOOR_BIN=$(abspath $(BUILD)/floor) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 browser: deps $(BUILD)/chatd
@@ -111,9 +123,19 @@ fuzz: $(FUZZ_NAMES:%=$(BUILD)/libfuzz/%)
 	@set -e; for n in $(FUZZ_NAMES); do mkdir -p $(BUILD)/corpus/$$n; \
 	  $(BUILD)/libfuzz/$$n -max_total_time=$(FUZZ_SECONDS) $(BUILD)/corpus/$$n fuzz/corpus/$$n; done
 
-bench: deps $(BUILD)/micro_bench $(BUILD)/chat_load $(BUILD)/chatd
-	$(BUILD)/micro_bench --benchmark_min_time=0.2
-	scripts/loadtest.sh --short
+bench: deps $(BUILD)/micro_bench $(BUILD)/chat_load $(BUILD)/chatd $(BUILD)/floor
+	flock /tmp/bench.lock $(BUILD)/micro_bench --benchmark_min_time=0.2
+	CHATD=$(BUILD)/chatd CHAT_LOAD=$(BUILD)/chat_load FLOOR=$(BUILD)/floor \
+	  flock /tmp/bench.lock scripts/loadtest.sh --short
+
+# chatd, floor and the peers of bench/peers under the same scenarios
+# (BENCHMARKS.md): writes docs/bench/compare.{md,svg,jsonl}. With the default
+# 3 runs, 25 minutes on a loaded machine, less on a quiet one;
+# COMPARE_ARGS="--runs 1 --duration 2" for a quick look.
+COMPARE_ARGS ?= --runs 3
+bench-compare: deps-peers $(BUILD)/chatd $(BUILD)/chat_load $(BUILD)/floor
+	CHATD=$(BUILD)/chatd CHAT_LOAD=$(BUILD)/chat_load FLOOR=$(BUILD)/floor \
+	  flock /tmp/bench.lock scripts/loadtest.sh --peers $(COMPARE_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
@@ -137,7 +159,7 @@ install: $(BUILD)/chatd
 clean:
 	rm -rf build
 
--include $(FUZZ_OBJS:.o=.d) $(FUZZ_SRCS:%.cc=$(BUILD)/obj/%.d) $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(LOAD_OBJS:.o=.d) $(BUILD)/obj/src/app/main.d
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ_SRCS:%.cc=$(BUILD)/obj/%.d) $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(LOAD_OBJS:.o=.d) $(FLOOR_OBJS:.o=.d) $(BUILD)/obj/src/app/main.d
 
 # whole-server fuzz target
 # fuzz/server_fuzz.cc runs chatd::Server against a fake kernel (fuzz/fake_os.h)

@@ -1,28 +1,43 @@
 #!/usr/bin/env bash
-# Load test: runs chatd and the floor baseline one after the other under the
-# same scenario (server pinned to CPU 0, chat_load to CPU 1), and prints both
-# figures, their ratio and the target. Each server is started fresh for each
-# run and stopped afterwards; a trap cleans up on any exit.
+# Load test: runs chatd and the floor baseline (build/floor, bench/floor/)
+# under the same scenarios (server pinned to CPU 0, chat_load to CPU 1), and
+# prints both figures, their ratio and the target. Each server is started
+# fresh for each run and stopped afterwards; the servers take turns run by
+# run; a trap cleans up on any exit.
 #
-# Usage: scripts/loadtest.sh [--short] [--runs N] [--port P] [--only chatd|floor] [--list] [scenario...]
+# Usage: scripts/loadtest.sh [--short] [--runs N] [--port P] [--only "S..."] [--list] [scenario...]
+#        scripts/loadtest.sh --peers [--runs N] [--out DIR] [--clients C] [--duration S] [--connections N]
 #   no scenario: all of them (see --list); --short: one quick fan-out run;
-#   --only: run one server (e.g. the floor figures before chatd exists).
-# Environment: CHATD (build/chatd), FLOOR (../shared/bench/floor),
-#   CHAT_LOAD (build/chat_load), CHATD_EXTRA (extra chatd flags),
-#   SERVER_CPU (0), LOAD_CPU (1), RESULTS (a file to append JSON lines to).
+#   --only: the servers to run, of chatd floor yardstick node-ws node-ws-redis
+#   python-websockets (yardstick: the reference floor binary, $YARDSTICK).
+#   --peers: chatd, floor and the peers of bench/peers under the comparison
+#   scenarios; writes DIR/compare.md, DIR/compare.svg and DIR/compare.jsonl
+#   (DIR: docs/bench); --clients/--duration/--connections shrink it.
+# Environment: CHATD (build/chatd), FLOOR (build/floor), YARDSTICK
+#   (../shared/bench/floor), CHAT_LOAD (build/chat_load), CHATD_EXTRA (extra
+#   chatd flags), SERVER_CPU (0), LOAD_CPU (1), RESULTS (a file to append JSON
+#   lines to), REDIS_NODES (2: node-ws-redis worker processes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CHATD=${CHATD:-build/chatd}
-FLOOR=${FLOOR:-../shared/bench/floor}
+CHATD_ABS=$(realpath -m "$CHATD")
+FLOOR=${FLOOR:-build/floor}
+YARDSTICK=${YARDSTICK:-../shared/bench/floor}
 CHAT_LOAD=${CHAT_LOAD:-build/chat_load}
 # The connect scenarios hold up to 19,900 sockets from a few addresses.
 CHATD_EXTRA=${CHATD_EXTRA:---max-conn 20000 --max-conn-per-ip 20000}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
+REDIS_NODES=${REDIS_NODES:-2}
 PORT=9300
 RUNS=1
 SERVERS="chatd floor"
+PEERS=
+OUT=docs/bench
+CLIENTS=1000
+DURATION=5
+CONNECTIONS=
 PY=/usr/bin/python3
 # Every connection is an fd, in the servers as in chat_load.
 ulimit -n "$(ulimit -Hn)"
@@ -53,7 +68,22 @@ SCENARIOS=(
 CHATD_ONLY=" rooms-1x1000 rooms-100x10 conn-rooms-1 conn-rooms-5 conn-rooms-32 resume-storm "
 SHORT="fanout-short|deliveries_per_s|none|fanout --clients 200 --senders 5 --size 32 --window 2 --duration 3"
 
-usage() { sed -n '6,12p' "$0" | sed 's/^# \{0,1\}//'; }
+# The comparison (--peers): name | metrics | chat_load arguments; @C, @D,
+# @N, @J stand for the clients, the duration, and the idle and joined
+# connection counts. Joined connections are 1,000 (the fan-out room's size),
+# not 2,000: every join is an event to every member, and Python websockets
+# needs minutes for the 2,000 joins' 2 M deliveries. The drain is long
+# because the peers lag far behind at window 8.
+COMPARE=(
+  "fanout-32b-w2|deliveries_per_s|fanout --clients @C --senders 10 --size 32 --window 2 --duration @D --drain 15"
+  "fanout-32b-w8|deliveries_per_s|fanout --clients @C --senders 10 --size 32 --window 8 --duration @D --drain 15"
+  "fanout-1k-w2|deliveries_per_s|fanout --clients @C --senders 10 --size 1024 --window 2 --duration @D --drain 15"
+  "fanout-rate50|p99_us|fanout --clients @C --senders 10 --size 32 --rate 50 --duration @D --drain 15"
+  "connect-idle|rss_per_conn_bytes,handshakes_per_s|connect --clients @N --hold 1"
+  "connect-join|rss_per_conn_bytes|connect --clients @J --join --hold 1"
+)
+
+usage() { sed -n '8,21p' "$0" | sed 's/^# \{0,1\}//'; }
 
 selected=()
 while [ $# -gt 0 ]; do
@@ -62,6 +92,11 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift ;;
     --port) PORT=$2; shift ;;
     --only) SERVERS=$2; shift ;;
+    --peers) PEERS=1 ;;
+    --out) OUT=$2; shift ;;
+    --clients) CLIENTS=$2; shift ;;
+    --duration) DURATION=$2; shift ;;
+    --connections) CONNECTIONS=$2; shift ;;
     --list) for s in "${SCENARIOS[@]}"; do echo "${s%%|*}: ${s##*|}"; done; exit 0 ;;
     -h|--help) usage; exit 0 ;;
     *)
@@ -73,49 +108,108 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ ${#selected[@]} -gt 0 ] || selected=("${SCENARIOS[@]}")
-case "$RUNS" in ''|*[!0-9]*) echo "loadtest: --runs needs a number" >&2; exit 2 ;; esac
+for n in "$RUNS" "$CLIENTS" "${CONNECTIONS:-0}"; do
+  case "$n" in ''|*[!0-9]*) echo "loadtest: --runs, --clients, --connections need a number" >&2; exit 2 ;; esac
+done
+if [ -n "$PEERS" ]; then
+  [ "$SERVERS" != "chatd floor" ] || SERVERS="chatd floor node-ws node-ws-redis python-websockets"
+  selected=()
+  for s in "${COMPARE[@]}"; do
+    s=${s//@C/$CLIENTS}
+    s=${s//@D/$DURATION}
+    s=${s//@N/${CONNECTIONS:-10000}}
+    selected+=("${s//@J/${CONNECTIONS:-1000}}")
+  done
+fi
 
-bins=("$CHAT_LOAD")
-case " $SERVERS " in *" chatd "*) bins+=("$CHATD") ;; esac
-case " $SERVERS " in *" floor "*) bins+=("$FLOOR") ;; esac
-for bin in "${bins[@]}"; do
-  [ -x "$bin" ] || { echo "loadtest: $bin is missing (make build/chatd build/chat_load?)" >&2; exit 2; }
+need=("$CHAT_LOAD")
+for server in $SERVERS; do
+  case "$server" in
+    chatd) need+=("$CHATD") ;;
+    floor) need+=("$FLOOR") ;;
+    yardstick) need+=("$YARDSTICK") ;;
+    node-ws|node-ws-redis)
+      [ -d bench/peers/node/node_modules/ws ] ||
+        { echo "loadtest: $server needs scripts/install-deps.sh --peers" >&2; exit 2; }
+      [ "$server" = node-ws ] || command -v redis-server >/dev/null ||
+        { echo "loadtest: node-ws-redis needs redis-server (scripts/install-deps.sh --peers)" >&2; exit 2; } ;;
+    python-websockets)
+      "$PY" -c 'import websockets' 2>/dev/null ||
+        { echo "loadtest: python-websockets needs python3-websockets (scripts/install-deps.sh)" >&2; exit 2; } ;;
+    *) echo "loadtest: unknown server $server" >&2; exit 2 ;;
+  esac
+done
+for bin in "${need[@]}"; do
+  [ -x "$bin" ] || { echo "loadtest: $bin is missing (make build/chatd build/chat_load build/floor?)" >&2; exit 2; }
 done
 
 work=$(mktemp -d /tmp/loadtest.XXXXXX)
 server_pid=
-stop_server() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
+redis_pid=
+# stop_pid PID: SIGTERM, a bounded wait, then SIGKILL.
+stop_pid() {
+  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+    kill -TERM "$1" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
   fi
+}
+stop_server() {
+  stop_pid "$server_pid"
+  stop_pid "$redis_pid"
   server_pid=
+  redis_pid=
 }
 trap 'stop_server; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
-# start_server chatd|floor: starts it pinned, waits until it listens.
-start_server() {
-  local log="$work/$1.log"
-  : >"$log"
-  if [ "$1" = chatd ]; then
-    # shellcheck disable=SC2086
-    taskset -c "$SERVER_CPU" "$CHATD" --host 127.0.0.1 --port "$PORT" --rate 0 $CHATD_EXTRA \
-      >"$log" 2>&1 &
-  else
-    taskset -c "$SERVER_CPU" "$FLOOR" --port "$PORT" --batch >"$log" 2>&1 &
-  fi
-  server_pid=$!
-  for _ in $(seq 100); do
-    grep -q "listening" "$log" && return 0
-    kill -0 "$server_pid" 2>/dev/null || break
+# wait_listening NAME LOG PID: waits (bounded) for "listening" in LOG.
+wait_listening() {
+  for _ in $(seq 200); do
+    grep -q "listening" "$2" && return 0
+    kill -0 "$3" 2>/dev/null || break
     sleep 0.05
   done
   echo "loadtest: $1 did not start:" >&2
-  cat "$log" >&2
+  cat "$2" >&2
   return 1
+}
+
+# start_server NAME: starts it pinned to SERVER_CPU, waits until it listens.
+start_server() {
+  local log="$work/$1.log" pin=(taskset -c "$SERVER_CPU")
+  : >"$log"
+  case "$1" in
+    chatd)
+      # Each run starts with an empty database of its own (the default --db
+      # is chatd.db in the working directory), never the repository's.
+      rm -rf "$work/db" && mkdir -p "$work/db"
+      # shellcheck disable=SC2086
+      (cd "$work/db" && exec "${pin[@]}" "$CHATD_ABS" --host 127.0.0.1 --port "$PORT" --rate 0 \
+        $CHATD_EXTRA) >"$log" 2>&1 & ;;
+    floor) "${pin[@]}" "$FLOOR" --port "$PORT" >"$log" 2>&1 & ;;
+    yardstick) "${pin[@]}" "$YARDSTICK" --port "$PORT" --batch >"$log" 2>&1 & ;;
+    node-ws) "${pin[@]}" node bench/peers/node/chat-ws.js --port "$PORT" >"$log" 2>&1 & ;;
+    python-websockets)
+      "${pin[@]}" "$PY" bench/peers/python/chat_websockets.py --port "$PORT" >"$log" 2>&1 & ;;
+    node-ws-redis)
+      # A fresh Redis per run, on the next port, keeping nothing on disk.
+      mkdir -p "$work/redis"
+      "${pin[@]}" redis-server --bind 127.0.0.1 --port $((PORT + 1)) --dir "$work/redis" \
+        --save "" --appendonly no >"$work/redis.log" 2>&1 &
+      redis_pid=$!
+      local up=
+      for _ in $(seq 100); do
+        redis-cli -p $((PORT + 1)) ping >/dev/null 2>&1 && up=1 && break
+        sleep 0.05
+      done
+      [ -n "$up" ] || { echo "loadtest: redis-server did not start:" >&2; cat "$work/redis.log" >&2; return 1; }
+      "${pin[@]}" node bench/peers/node/chat-ws-redis.js --port "$PORT" \
+        --redis-port $((PORT + 1)) --nodes "$REDIS_NODES" >"$log" 2>&1 & ;;
+  esac
+  server_pid=$!
+  wait_listening "$1" "$log" "$server_pid"
 }
 
 # run_one server args...: prints chat_load's JSON line for one run.
@@ -123,8 +217,11 @@ run_one() {
   local server=$1
   shift
   start_server "$server" || { echo '{"ok":false}'; return; }
+  # node-ws-redis is several processes: one pid's RSS would say nothing.
+  local pid_arg=(--server-pid "$server_pid")
+  [ "$server" != node-ws-redis ] || pid_arg=()
   local out rc=0
-  out=$(taskset -c "$LOAD_CPU" "$CHAT_LOAD" "$@" --port "$PORT" --server-pid "$server_pid" \
+  out=$(taskset -c "$LOAD_CPU" "$CHAT_LOAD" "$@" --port "$PORT" "${pid_arg[@]}" \
     --json 2>"$work/load.err") || rc=$?
   stop_server
   [ -s "$work/load.err" ] && sed 's/^/  chat_load: /' "$work/load.err" >&2
@@ -132,14 +229,34 @@ run_one() {
   echo "${out##*$'\n'}"
 }
 
-echo "loadtest: $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)," \
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+date0=$(date -u '+%Y-%m-%d %H:%M UTC')
+echo "loadtest: $(nproc) cores, $(uname -r), load average $load0," \
   "$RUNS run(s) per figure, server on CPU $SERVER_CPU, chat_load on CPU $LOAD_CPU"
 summary="$work/summary.jsonl"
+nservers=$(wc -w <<<"$SERVERS")
+total=$((${#selected[@]} * RUNS * nservers))
+step=0
+t_start=$(date +%s)
+si=0
 for s in "${selected[@]}"; do
-  IFS='|' read -r name metric target args <<<"$s"
-  for server in $SERVERS; do
-    [ "$server" = floor ] && [[ "$CHATD_ONLY" == *" $name "* ]] && continue
-    for run in $(seq "$RUNS"); do
+  si=$((si + 1))
+  if [ -n "$PEERS" ]; then
+    IFS='|' read -r name metric args <<<"$s"
+    target=none
+  else
+    IFS='|' read -r name metric target args <<<"$s"
+  fi
+  # Run by run, the servers take turns, so a slow spell of the machine
+  # falls on all of them rather than on one.
+  for run in $(seq "$RUNS"); do
+    for server in $SERVERS; do
+      [ "$server" = floor ] && [[ "$CHATD_ONLY" == *" $name "* ]] && continue
+      step=$((step + 1))
+      elapsed=$(($(date +%s) - t_start))
+      eta=
+      [ "$step" -le 1 ] || eta=", ETA $(((elapsed * (total - step + 1) / (step - 1) + 59) / 60)) min"
+      echo "loadtest: [$step/$total] $name ($si/${#selected[@]}) $server run $run/$RUNS, ${elapsed}s elapsed$eta" >&2
       # shellcheck disable=SC2086
       line=$(run_one "$server" $args)
       echo "{\"scenario\":\"$name\",\"server\":\"$server\",\"run\":$run,\"metric\":\"$metric\",\"target\":\"$target\",\"args\":\"$args\",\"result\":$line}" >>"$summary"
@@ -149,16 +266,30 @@ for s in "${selected[@]}"; do
 done
 [ -n "${RESULTS:-}" ] && cat "$summary" >>"$RESULTS"
 
-# Medians per scenario and server, the ratio, and the verdict.
-"$PY" - "$summary" <<'EOF'
+if [ -n "$PEERS" ]; then
+  mkdir -p "$OUT"
+  cp "$summary" "$OUT/compare.jsonl"
+  LOAD0=$load0 DATE0=$date0 REDIS_NODES=$REDIS_NODES \
+    "$PY" scripts/bench_report.py "$OUT/compare.jsonl" "$OUT/compare.md" "$OUT/compare.svg" \
+    "scripts/loadtest.sh --peers --runs $RUNS --clients $CLIENTS --duration $DURATION${CONNECTIONS:+ --connections $CONNECTIONS}"
+  exit $?
+fi
+
+# Medians per scenario and server, the ratio (chatd to floor; with other
+# servers, the first to the second) and chatd's verdict.
+"$PY" - "$summary" $SERVERS <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
+servers = sys.argv[2:]
+a, b = ("chatd", "floor") if {"chatd", "floor"} <= set(servers) else (servers + servers)[:2]
 order = []
 for r in rows:
     if r["scenario"] not in order:
         order.append(r["scenario"])
 failed = False
-print(f"\n{'scenario':18} {'metric':20} {'chatd':>12} {'floor':>12} {'ratio':>7}  target        verdict")
+fmt = lambda v: "n/a" if v is None else f"{v:.4g}" if v < 1e4 else f"{v:,.0f}"
+print(f"\n{'scenario':18} {'metric':20} " + " ".join(f"{s:>12}" for s in servers) +
+      f" {'ratio':>7}  target        verdict")
 for name in order:
     rs = [r for r in rows if r["scenario"] == name]
     metric, target = rs[0]["metric"], rs[0]["target"]
@@ -166,14 +297,14 @@ for name in order:
         vals = [r["result"].get(metric) for r in rs if r["server"] == server]
         vals = [v for v in vals if isinstance(v, (int, float))]
         return statistics.median(vals) if vals else None
-    c, f = med("chatd"), med("floor")
-    checks_ok = all(r["result"].get("ok") for r in rs if r["server"] == "chatd")
-    ratio = c / f if c is not None and f else None
+    meds = {s: med(s) for s in servers}
+    c = meds.get("chatd")
+    ratio = meds[a] / meds[b] if meds[a] is not None and meds[b] else None
     verdict = "-"
     if target != "none" and c is not None:
         bounded = ">=" in target or "<=" in target
         kind, bound = target.split(">=") if ">=" in target else target.split("<=") if bounded else (target, None)
-        subject = ratio if kind == "ratio" else c
+        subject = (c / meds["floor"] if meds.get("floor") else None) if kind == "ratio" else c
         if ":" in kind:
             # Against another scenario of this run, on chatd's medians.
             how, ref = kind.split(":", 1)
@@ -194,11 +325,12 @@ for name in order:
         if subject is not None and bounded:
             met = subject >= float(bound) if ge else subject <= float(bound)
             verdict = "met" if met else "MISSED"
-    if not checks_ok:
-        verdict += " (chatd checks FAILED)"
+    bad = sorted({r["server"] for r in rs if not r["result"].get("ok")})
+    if bad:
+        verdict += f" ({', '.join(bad)} checks FAILED)"
     if verdict != "-" and verdict != "met":
         failed = True
-    fmt = lambda v: "n/a" if v is None else f"{v:.4g}" if v < 1e4 else f"{v:,.0f}"
-    print(f"{name:18} {metric:20} {fmt(c):>12} {fmt(f):>12} {fmt(ratio):>7}  {target:13} {verdict}")
+    print(f"{name:18} {metric:20} " + " ".join(f"{fmt(meds[s]):>12}" for s in servers) +
+          f" {fmt(ratio):>7}  {target:13} {verdict}")
 sys.exit(1 if failed else 0)
 EOF

@@ -82,8 +82,9 @@ healthy() { [ "$(curl -s --max-time 5 "$base/healthz" || true)" = ok ]; }
 failures=()
 fail() { failures+=("$1"); echo "soak: FAIL: $1" >&2; }
 
+# The database goes to the run's own directory, not the repository.
 taskset -c "$SERVER_CPU" "$CHATD" --host 127.0.0.1 --port "$PORT" --rate 0 \
-  --max-conn 20000 --max-conn-per-ip 20000 >"$work/chatd.log" 2>&1 &
+  --max-conn 20000 --max-conn-per-ip 20000 --db "$work/soak.db" >"$work/chatd.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do
   grep -q listening "$work/chatd.log" && break
