@@ -71,6 +71,7 @@ class Server {
   void mark_dirty(Connection& c);
   void flush(Connection& c);
   void flush_dirty();
+  void release_spare_output();
   void update_interest(Connection& c);
   void connection_lost(Connection& c);
 

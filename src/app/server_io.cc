@@ -118,6 +118,13 @@ void Server::flush_dirty() {
   if (dirty_.empty()) dirty_.swap(batch);  // keep the capacity: no allocation per turn
 }
 
+// Drained queues keep their entry arrays while the server is busy, so a
+// member of a busy room does not malloc every turn; once the loop is quiet
+// they are given back, so memory at rest is what it was before the traffic.
+void Server::release_spare_output() {
+  for (Connection& c : conns_) c.out.release_spare();
+}
+
 void Server::mark_dirty(Connection& c) {
   if (c.dirty) return;
   c.dirty = true;

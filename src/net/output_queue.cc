@@ -87,12 +87,16 @@ void OutputQueue::pop_front() {
   --count_;
   offset_ = 0;
   block_release(b);
-  if (count_ == 0) {
-    set_head(0);
-    if (cap() > kKeepEntries) {
-      std::free(entries_);
-      entries_ = nullptr;
-    }
+  if (count_ == 0) drained();
+}
+
+void OutputQueue::drained() {
+  bytes_ = 0;
+  offset_ = 0;
+  set_head(0);
+  if (cap() > kKeepEntries) {
+    std::free(entries_);
+    entries_ = nullptr;
   }
 }
 
@@ -152,11 +156,7 @@ void OutputQueue::drop_unstarted() {
     --count_;
     block_release(b);
   }
-  if (count_ == 0) {
-    bytes_ = 0;
-    offset_ = 0;
-    set_head(0);
-  }
+  if (count_ == 0) drained();
 }
 
 void OutputQueue::clear() {
@@ -165,6 +165,14 @@ void OutputQueue::clear() {
   entries_ = nullptr;
   bytes_ = 0;
   offset_ = 0;
+}
+
+size_t OutputQueue::release_spare() {
+  if (count_ > 0 || !entries_) return 0;
+  const size_t freed = memory_bytes();
+  std::free(entries_);
+  entries_ = nullptr;
+  return freed;
 }
 
 size_t OutputQueue::memory_bytes() const {
