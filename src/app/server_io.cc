@@ -136,7 +136,7 @@ void Server::mark_dirty(Connection& c) {
 void Server::flush(Connection& c) {
   bool full = false;
   if (!c.out.empty()) {
-    FlushResult r = c.out.flush(c.fd, kWriteBudget);
+    FlushResult r = c.out.flush(c.fd, kWriteBudget, &flush_scratch_);
     metrics_.bytes_written += r.written;
     c.http_unsent -= std::min(c.http_unsent, r.written);
     if (r.error) {

@@ -28,6 +28,9 @@
 #include <cstdint>
 
 #include "base/block.h"
+#include "net/flush_scratch.h"
+
+struct iovec;
 
 namespace chatd {
 
@@ -35,6 +38,11 @@ struct FlushResult {
   size_t written = 0;        // bytes the socket accepted during this call
   bool would_block = false;  // the socket is full: wait for EPOLLOUT
   long error = 0;            // -errno of a failed send (-EPIPE, -ECONNRESET...), else 0
+  // What it took, for benchmarks and tests: writev calls, iovecs handed to
+  // them, and bytes copied into the scratch on the way.
+  uint32_t writes = 0;
+  uint32_t iovecs = 0;
+  size_t copied = 0;
 };
 
 class OutputQueue {
@@ -69,12 +77,16 @@ class OutputQueue {
   size_t blocks() const { return count_; }
 
   // Sends queued bytes to `fd`, up to `budget` bytes, one writev of up to
-  // kMaxIov blocks at a time, until the queue is empty, the budget is spent,
-  // or the socket is full. A short write counts as full (would_block): the
-  // kernel took all it had room for, and asking again would only return
-  // EAGAIN. Each block is released as soon as its last byte is written. On
-  // an error the unsent blocks stay queued; the caller closes and clear()s.
-  FlushResult flush(int fd, size_t budget);
+  // kMaxIov iovecs at a time, until the queue is empty, the budget is spent,
+  // or the socket is full. With a scratch, runs of two or more frames of at
+  // most scratch->copy_max() bytes are copied into it and sent as one iovec
+  // (a lone small frame and large frames go by reference); without one,
+  // every frame is its own iovec. A short write counts as full
+  // (would_block): the kernel took all it had room for, and asking again
+  // would only return EAGAIN. Each block is released as soon as its last
+  // byte is written. On an error the unsent blocks stay queued; the caller
+  // closes and clear()s.
+  FlushResult flush(int fd, size_t budget, FlushScratch* scratch = nullptr);
 
   // Releases every queued block and the entry array.
   void clear();
@@ -100,6 +112,10 @@ class OutputQueue {
   // The last block is gone: reset the ring, free an array grown past
   // kKeepEntries.
   void drained();
+  // Fills `iov` for one writev from the queued bytes (at most `room` of
+  // them); returns the iovec count, sets `asked` to their bytes and adds
+  // the bytes copied into the scratch to `copied`.
+  int gather(iovec* iov, size_t room, FlushScratch* scratch, size_t& asked, size_t& copied) const;
 
   Entries* entries_ = nullptr;  // null: the queue holds at most one block, in single_
   Block* single_ = nullptr;
