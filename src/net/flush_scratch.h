@@ -5,9 +5,9 @@
 // Why copy at all, when the queue already holds the frames by reference: the
 // kernel's copy from user memory has a fixed cost per iovec segment (about
 // 30 ns here, more than a user-space memcpy of a 100-byte frame; see
-// BENCHMARKS.md, issue 16). Below a few KiB, copying the frame once more in
-// user space and handing the kernel one long run is cheaper; above it, the
-// reference wins. The queue stays the only record of what is unsent: the
+// BENCHMARKS.md, issue 16). For small frames, copying once more in user
+// space and handing the kernel one long run is cheaper; from about 1 KiB
+// on, the reference wins. The queue stays the only record of what is unsent: the
 // scratch only mirrors the bytes of one writev, so a short write needs no
 // bookkeeping here.
 //
@@ -24,12 +24,16 @@ namespace chatd {
 
 class FlushScratch {
  public:
-  // Bytes copied per writev at most: a turn's frames for one member usually
-  // fit (18 frames of 1 KiB at window 2); what does not fit goes by reference.
+  // Bytes copied per writev at most: a turn's small frames for one member
+  // fit (80 frames of 100 bytes at window 8 take 8 KiB; 128 of the largest
+  // copied size); what does not fit goes by reference.
   static constexpr size_t kDefaultBytes = 64 * 1024;
   // Frames (or remainders of one) up to this size are copied; larger ones
-  // are referenced. Chosen with bench/micro/flush_bench.cc.
-  static constexpr size_t kDefaultCopyMax = 2048;
+  // are referenced. bench/micro/flush_bench.cc: copying wins at 100 and
+  // 583-byte frames, is even at 1,095 on a quiet machine and loses under
+  // load; in the server a 1 KiB frame's memcpy costs more than the kernel
+  // saves (BENCHMARKS.md).
+  static constexpr size_t kDefaultCopyMax = 512;
 
   // `copy_max` 0 turns copying off (every frame by reference).
   explicit FlushScratch(size_t copy_max = kDefaultCopyMax, size_t bytes = kDefaultBytes)
