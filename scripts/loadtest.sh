@@ -332,5 +332,15 @@ for name in order:
         failed = True
     print(f"{name:18} {metric:20} " + " ".join(f"{fmt(meds[s]):>12}" for s in servers) +
           f" {fmt(ratio):>7}  {target:13} {verdict}")
+    # Fan-out runs also carry the server's CPU per delivery (chat_load reads
+    # /proc/PID/stat): the cost behind a rate, whichever side is the limit.
+    def med_of(server, key):
+        vals = [r["result"].get(key) for r in rs if r["server"] == server]
+        vals = [v for v in vals if isinstance(v, (int, float)) and v > 0]
+        return statistics.median(vals) if vals else None
+    cn, fn = med_of("chatd", "server_ns_per_delivery"), med_of("floor", "server_ns_per_delivery")
+    if cn is not None or fn is not None:
+        nr = cn / fn if cn is not None and fn else None
+        print(f"{'':18} {'server_ns_per_deliv':20} {fmt(cn):>12} {fmt(fn):>12} {fmt(nr):>7}")
 sys.exit(1 if failed else 0)
 EOF

@@ -143,6 +143,7 @@ class Fanout final : public ConnHandler {
   uint64_t gaps_ = 0, duplicates_ = 0, errors_ = 0, foreign_ = 0;
   int64_t t_join_ = 0, t0_ = 0, t_stop_ = 0, t_end_ = 0;
   double cpu0_ = 0, cpu_stop_ = 0;
+  double server_cpu0_ = -1, server_cpu_stop_ = -1;  // the server's CPU seconds, if known
 };
 
 bool Fanout::wait_for_joins() {
@@ -159,6 +160,7 @@ void Fanout::send_phase() {
   phase_ = Phase::sending;
   t0_ = mono_us();
   cpu0_ = cpu_seconds();
+  if (opt_.server_pid) server_cpu0_ = process_cpu_seconds(opt_.server_pid);
   const int64_t duration_us = static_cast<int64_t>(opt_.duration_s * 1e6);
   // Paced mode: each sender keeps its own schedule, staggered so the total
   // stream is evenly spaced at `rate`.
@@ -188,6 +190,7 @@ void Fanout::send_phase() {
   }
   t_stop_ = mono_us();
   cpu_stop_ = cpu_seconds();
+  if (opt_.server_pid) server_cpu_stop_ = process_cpu_seconds(opt_.server_pid);
 }
 
 void Fanout::drain_phase() {
@@ -205,6 +208,14 @@ int Fanout::report() {
   const uint64_t expected = this->expected();
   const bool match = deliveries_ == expected;
   const double cpu_pct = secs > 0 ? 100.0 * (cpu_stop_ - cpu0_) / secs : 0;
+  // The server's CPU over the sending window, per delivery in that window:
+  // a rate at 100 % of a core is a cost per delivery, this says which.
+  const bool have_server_cpu = server_cpu0_ >= 0 && server_cpu_stop_ >= 0;
+  const double server_cpu_s = have_server_cpu ? server_cpu_stop_ - server_cpu0_ : 0;
+  const double server_pct = have_server_cpu && secs > 0 ? 100.0 * server_cpu_s / secs : 0;
+  const double server_ns_per_delivery = have_server_cpu && deliveries_window_ > 0
+                                            ? 1e9 * server_cpu_s / double(deliveries_window_)
+                                            : 0;
   const bool all_joined = joined_ == opt_.clients;
   const bool ok = all_joined && match && gaps_ == 0 && duplicates_ == 0 && errors_ == 0 &&
                   closes_ == 0 && setup_failures_ == 0 && wrong_room_ == 0 && mismatches_ == 0;
@@ -237,6 +248,9 @@ int Fanout::report() {
         closes_, setup_failures_, (unsigned long long)foreign_);
     std::printf("  chat_load    %.0f%% of one core%s\n", cpu_pct,
                 cpu_pct > 90 ? " (SATURATED: figures are the load generator's limit)" : "");
+    if (have_server_cpu)
+      std::printf("  server       %.0f%% of one core, %.1f ns CPU per delivery\n", server_pct,
+                  server_ns_per_delivery);
     if (!ok) std::printf("  RESULT: FAILED checks\n");
   }
   JsonLine j;
@@ -273,6 +287,10 @@ int Fanout::report() {
     j.add("rooms", opt_.rooms);
     j.add("wrong_room", wrong_room_);
     j.add("mismatches", mismatches_);
+  }
+  if (have_server_cpu) {
+    j.add("server_cpu_pct", server_pct);
+    j.add("server_ns_per_delivery", server_ns_per_delivery);
   }
   j.add("ok", ok);
   std::printf("%s\n", j.str().c_str());

@@ -112,6 +112,7 @@ const char* usage_text() {
          "  --hold S         connect: hold every connection this long (0);\n"
          "                   churn: longest a session stays joined (2)\n"
          "  --server-pid PID connect: report the server's VmRSS per connection;\n"
+         "                   fanout: its CPU time per delivery while sending;\n"
          "                   churn: its VmRSS at start, peak (1 s samples) and end\n"
          "  --sources K      bind to 127.0.0.2..127.0.0.(K+1) in turn (connect, churn: 4)\n"
          "  --seed N         churn: seed of every random choice (1)\n"

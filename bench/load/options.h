@@ -41,7 +41,7 @@ struct Options {
   bool join = false;        // connect: also join (nicks unique)
   double hold_s = 0;        // connect: keep every connection open this long;
                             // churn: longest a session stays joined
-  int server_pid = 0;       // connect: whose VmRSS to read
+  int server_pid = 0;       // connect, churn: whose VmRSS to read; fanout: whose CPU
   uint32_t sources = 0;     // source addresses 127.0.0.2..; 0: the kernel picks
   bool json_only = false;
   uint64_t seed = 1;            // churn: seeds every random choice

@@ -31,4 +31,8 @@ double cpu_seconds();
 // VmRSS of process `pid` in KiB, or -1 if it cannot be read.
 long rss_kib(int pid);
 
+// User + system CPU seconds process `pid` has used so far (utime + stime of
+// /proc/PID/stat), or -1 if it cannot be read.
+double process_cpu_seconds(int pid);
+
 }  // namespace chatd::load

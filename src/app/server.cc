@@ -170,6 +170,7 @@ int Server::run() {
       // Quiet after a burst: hand the heap's free pages back to the kernel.
       // glibc keeps what a wave of joins or a drained backlog freed, so RSS
       // would stay at the burst's high-water mark without this.
+      release_spare_output();
       malloc_trim(0);
       heap_settling_ = false;
     }

@@ -80,6 +80,7 @@ class Server {
   void mark_dirty(Connection& c);
   void flush(Connection& c);
   void flush_dirty();
+  void release_spare_output();
   void update_interest(Connection& c);
   void connection_lost(Connection& c);
 
@@ -155,6 +156,7 @@ class Server {
   std::vector<uint32_t> to_free_;     // connections to close at the end of the turn
   std::vector<uint32_t> overflowed_;  // members over --max-backlog after a fan-out
   BlockRef ping_frame_;               // shared: every idle ping is the same bytes
+  FlushScratch flush_scratch_;        // shared by every flush: small frames copied into one run
 
   bool heap_settling_ = false;  // activity since the last malloc_trim
   bool stopping_ = false;

@@ -87,30 +87,80 @@ void OutputQueue::pop_front() {
   --count_;
   offset_ = 0;
   block_release(b);
-  if (count_ == 0) {
-    set_head(0);
-    if (cap() > kKeepEntries) {
-      std::free(entries_);
-      entries_ = nullptr;
-    }
+  if (count_ == 0) drained();
+}
+
+void OutputQueue::drained() {
+  bytes_ = 0;
+  offset_ = 0;
+  set_head(0);
+  if (cap() > kKeepEntries) {
+    std::free(entries_);
+    entries_ = nullptr;
   }
 }
 
-FlushResult OutputQueue::flush(int fd, size_t budget) {
+// Walks the queue from the unsent part of the head. A small frame is first
+// referenced; only when a second small one follows are both copied into the
+// scratch, and further small ones appended to that run, so a lone frame is
+// never copied for nothing. A frame that no longer fits in the scratch goes
+// by reference.
+int OutputQueue::gather(iovec* iov, size_t room, FlushScratch* scratch, size_t& asked,
+                        size_t& copied) const {
+  enum class Last : uint8_t { none, large, small_ref, run };
+  Last last = Last::none;
+  const size_t copy_max = scratch ? scratch->copy_max() : 0;
+  char* buf = nullptr;  // the scratch, fetched (and allocated) with the first run
+  const size_t cap_bytes = copy_max ? scratch->capacity() : 0;
+  size_t used = 0;  // scratch bytes filled
+  int n = 0;
+  asked = 0;
+  const uint32_t mask = cap() - 1;
+  for (uint32_t i = 0; i < count_ && asked < room; ++i) {
+    const Block* b = slots()[(head() + i) & mask];
+    const size_t skip = (i == 0) ? offset_ : 0;
+    const size_t len = std::min(b->size() - skip, room - asked);
+    const char* src = b->data() + skip;
+    if (len <= copy_max) {
+      if (last == Last::run && used + len <= cap_bytes) {
+        std::memcpy(buf + used, src, len);
+        used += len;
+        iov[n - 1].iov_len += len;
+        copied += len;
+        asked += len;
+        continue;
+      }
+      if (last == Last::small_ref && used + iov[n - 1].iov_len + len <= cap_bytes) {
+        // The previous frame was small too: start a run with both.
+        if (!buf) buf = scratch->data();
+        char* run = buf + used;
+        const size_t prev = iov[n - 1].iov_len;
+        std::memcpy(run, iov[n - 1].iov_base, prev);
+        std::memcpy(run + prev, src, len);
+        used += prev + len;
+        iov[n - 1] = {run, prev + len};
+        copied += prev + len;
+        asked += len;
+        last = Last::run;
+        continue;
+      }
+    }
+    if (n == kMaxIov) break;
+    iov[n++] = {const_cast<char*>(src), len};
+    asked += len;
+    last = len <= copy_max ? Last::small_ref : Last::large;
+  }
+  return n;
+}
+
+FlushResult OutputQueue::flush(int fd, size_t budget, FlushScratch* scratch) {
   FlushResult res;
   while (count_ > 0 && res.written < budget) {
     iovec iov[kMaxIov];
-    int n = 0;
     size_t asked = 0;
-    const size_t room = budget - res.written;
-    const uint32_t mask = cap() - 1;
-    for (uint32_t i = 0; i < count_ && n < kMaxIov && asked < room; ++i) {
-      const Block* b = slots()[(head() + i) & mask];
-      size_t skip = (i == 0) ? offset_ : 0;
-      size_t len = std::min(b->size() - skip, room - asked);
-      iov[n++] = {const_cast<char*>(b->data() + skip), len};
-      asked += len;
-    }
+    const int n = gather(iov, budget - res.written, scratch, asked, res.copied);
+    ++res.writes;
+    res.iovecs += uint32_t(n);
     long r = writev_some(fd, iov, n);
     if (r < 0) {
       if (r == -EAGAIN || r == -EWOULDBLOCK) {
@@ -124,6 +174,7 @@ FlushResult OutputQueue::flush(int fd, size_t budget) {
     res.written += sent;
     bytes_ -= sent;
     // Retire every block the write finished; the last may be partly sent.
+    // The scratch only mirrored these bytes, so nothing else needs undoing.
     while (sent > 0) {
       Block* b = slots()[head()];
       size_t left = b->size() - offset_;
@@ -152,11 +203,7 @@ void OutputQueue::drop_unstarted() {
     --count_;
     block_release(b);
   }
-  if (count_ == 0) {
-    bytes_ = 0;
-    offset_ = 0;
-    set_head(0);
-  }
+  if (count_ == 0) drained();
 }
 
 void OutputQueue::clear() {
@@ -165,6 +212,14 @@ void OutputQueue::clear() {
   entries_ = nullptr;
   bytes_ = 0;
   offset_ = 0;
+}
+
+size_t OutputQueue::release_spare() {
+  if (count_ > 0 || !entries_) return 0;
+  const size_t freed = memory_bytes();
+  std::free(entries_);
+  entries_ = nullptr;
+  return freed;
 }
 
 size_t OutputQueue::memory_bytes() const {

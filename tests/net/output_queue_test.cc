@@ -1,71 +1,20 @@
 #include "net/output_queue.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <string>
 #include <vector>
 
-#include "base/fd.h"
+#include "queue_test_util.h"
 
 namespace chatd {
 namespace {
 
-// A connected non-blocking AF_UNIX stream pair with a small send buffer, so
-// the kernel takes only part of what is queued.
-struct Pair {
-  UniqueFd writer, reader;
-  explicit Pair(int sndbuf = 4096) {
-    int sv[2];
-    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
-    writer.reset(sv[0]);
-    reader.reset(sv[1]);
-    EXPECT_EQ(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf), 0);
-  }
-  // Reads everything the kernel holds right now.
-  void drain(std::string& out) {
-    char buf[65536];
-    ssize_t n;
-    while ((n = read(reader.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  }
-};
-
-// The byte at stream position i: a pattern that exposes reordering, loss or
-// duplication at any block boundary.
-char pattern(size_t i) {
-  return static_cast<char>('a' + (i * 7 + i / 251) % 26);
-}
-
-// Pushes blocks of the given sizes carrying the pattern; the test keeps one
-// extra reference to each so it can watch the queue's reference drop.
-std::vector<BlockRef> push_blocks(OutputQueue& q, const std::vector<size_t>& sizes, size_t& pos) {
-  std::vector<BlockRef> kept;
-  for (size_t n : sizes) {
-    BlockRef b = BlockRef::make(n + 16, 16);
-    for (size_t i = 0; i < n; ++i) b.tail()[i] = pattern(pos + i);
-    b.commit(n);
-    pos += n;
-    kept.push_back(b);
-    q.push(std::move(b));
-  }
-  return kept;
-}
-
-// Blocks whose last byte is within `sent` have only the test's reference
-// left; every other one is still held by the queue.
-void expect_refs(const std::vector<BlockRef>& kept, size_t sent) {
-  size_t end = 0;
-  for (size_t i = 0; i < kept.size(); ++i) {
-    end += kept[i]->size();
-    EXPECT_EQ(kept[i]->refs, end <= sent ? 1u : 2u) << "block " << i << ", sent " << sent;
-  }
-}
-
-void expect_pattern(const std::string& got, size_t from = 0) {
-  for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], pattern(from + i)) << "at " << i;
-}
+using test::expect_pattern;
+using test::expect_refs;
+using test::Pair;
+using test::push_blocks;
 
 TEST(OutputQueue, EmptyQueueOwnsNothingAndFlushesNothing) {
   OutputQueue q;
@@ -274,6 +223,45 @@ TEST(OutputQueue, RingWrapsAroundWithoutLosingOrder) {
   EXPECT_EQ(sent, pos);
   p.drain(got);
   expect_pattern(got);
+}
+
+// A member of a busy room gets a dozen or two events per turn: its array is
+// kept across turns (no malloc per turn) until the server, quiet, calls
+// release_spare(); a queue with blocks in it keeps its array then.
+TEST(OutputQueue, TurnSizedArrayIsKeptUntilReleaseSpare) {
+  Pair p(1 << 20);
+  OutputQueue q;
+  size_t pos = 0;
+  const size_t kept_bytes = sizeof(uint64_t) + OutputQueue::kKeepEntries * sizeof(Block*);
+  for (int turn = 0; turn < 3; ++turn) {
+    push_blocks(q, std::vector<size_t>(18, 9), pos);
+    EXPECT_EQ(q.memory_bytes(), kept_bytes);
+    q.flush(p.writer.get(), SIZE_MAX);
+    EXPECT_TRUE(q.empty());
+    EXPECT_EQ(q.memory_bytes(), kept_bytes) << "turn " << turn;
+  }
+  push_blocks(q, {9, 9}, pos);
+  EXPECT_EQ(q.release_spare(), 0u) << "blocks queued: the array stays";
+  EXPECT_EQ(q.memory_bytes(), kept_bytes);
+  q.flush(p.writer.get(), SIZE_MAX);
+  EXPECT_EQ(q.release_spare(), kept_bytes);
+  EXPECT_EQ(q.memory_bytes(), 0u);
+  EXPECT_EQ(q.release_spare(), 0u);
+  std::string got;
+  p.drain(got);
+  EXPECT_EQ(got.size(), pos);
+  expect_pattern(got);
+}
+
+// A slow consumer cut with 1008 drops its backlog: a large array goes with it.
+TEST(OutputQueue, DropUnstartedFreesALargeArray) {
+  OutputQueue q;
+  size_t pos = 0;
+  push_blocks(q, std::vector<size_t>(500, 3), pos);
+  EXPECT_GT(q.memory_bytes(), sizeof(uint64_t) + OutputQueue::kKeepEntries * sizeof(Block*));
+  q.drop_unstarted();
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.memory_bytes(), 0u);
 }
 
 TEST(OutputQueue, MoveKeepsTheQueue) {
