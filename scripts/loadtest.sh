@@ -22,6 +22,9 @@ cd "$(dirname "$0")/.."
 
 CHATD=${CHATD:-build/chatd}
 CHATD_ABS=$(realpath -m "$CHATD")
+# Named, since chatd runs in a directory of its own (build/san/chatd would
+# look for build/static).
+STATIC=$(realpath -m static)
 FLOOR=${FLOOR:-build/floor}
 YARDSTICK=${YARDSTICK:-../shared/bench/floor}
 CHAT_LOAD=${CHAT_LOAD:-build/chat_load}
@@ -187,7 +190,7 @@ start_server() {
       rm -rf "$work/db" && mkdir -p "$work/db"
       # shellcheck disable=SC2086
       (cd "$work/db" && exec "${pin[@]}" "$CHATD_ABS" --host 127.0.0.1 --port "$PORT" --rate 0 \
-        $CHATD_EXTRA) >"$log" 2>&1 & ;;
+        --static "$STATIC" $CHATD_EXTRA) >"$log" 2>&1 & ;;
     floor) "${pin[@]}" "$FLOOR" --port "$PORT" >"$log" 2>&1 & ;;
     yardstick) "${pin[@]}" "$YARDSTICK" --port "$PORT" --batch >"$log" 2>&1 & ;;
     node-ws) "${pin[@]}" node bench/peers/node/chat-ws.js --port "$PORT" >"$log" 2>&1 & ;;

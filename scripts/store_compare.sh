@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 
 CHATD=$(realpath -m "${CHATD:-build/chatd}")
 CHAT_LOAD=${CHAT_LOAD:-build/chat_load}
+STATIC=$(realpath -m static)  # chatd runs in a directory of its own
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT=${PORT:-9400}
@@ -69,7 +70,7 @@ for s in "${SCENARIOS[@]}"; do
       rm -rf "$work/db" && mkdir -p "$work/db"
       # shellcheck disable=SC2086
       (cd "$work/db" && exec taskset -c "$SERVER_CPU" "$CHATD" --host 127.0.0.1 --port "$PORT" \
-        --rate 0 --max-conn 20000 --max-conn-per-ip 20000 $flags) >"$work/chatd.log" 2>&1 &
+        --rate 0 --max-conn 20000 --max-conn-per-ip 20000 --static "$STATIC" $flags) >"$work/chatd.log" 2>&1 &
       pid=$!
       for _ in $(seq 100); do grep -q listening "$work/chatd.log" && break; sleep 0.05; done
       # shellcheck disable=SC2086
