@@ -412,3 +412,21 @@ def joined(port, nick, **kw):
     ev = c.recv_json()
     assert ev.get("type") == "system" and ev.get("event") == "join" and ev.get("nick") == c.nick, ev
     return c, ev
+
+
+def refused_answer(sock, request):
+    """Sends request on sock, which the server is expected to refuse at
+    accept, and closes it: 503 if the server read the request first and
+    answered it so, None if it closed without a word. Anything else fails."""
+    try:
+        sock.sendall(request)
+    except (BrokenPipeError, ConnectionResetError):
+        sock.close()
+        return None
+    data = wait_closed(sock)
+    sock.close()
+    if not data:
+        return None
+    assert data.startswith(b"HTTP/1.1 503 "), data[:200]
+    return 503
+

@@ -8,6 +8,7 @@ import signal
 import socket
 
 from helpers import (
+    refused_answer,
     Reader,
     assert_healthy,
     joined,
@@ -36,17 +37,7 @@ def refused(port, source="127.0.0.1"):
     s.settimeout(TIMEOUT)
     s.bind((source, 0))
     s.connect(("127.0.0.1", port))
-    try:
-        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-    except (BrokenPipeError, ConnectionResetError):
-        s.close()
-        return None
-    data = wait_closed(s)
-    s.close()
-    if not data:
-        return None
-    assert data.startswith(b"HTTP/1.1 503 "), data[:200]
-    return 503
+    return refused_answer(s, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 
 
 def close_and_wait(s):

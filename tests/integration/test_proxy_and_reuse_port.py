@@ -6,7 +6,7 @@ import socket
 import subprocess
 
 from conftest import CHATD_BIN, CLEAN_ENV, REPO
-from helpers import Reader, WsClient, handshake_request, read_response, wait_closed, TIMEOUT
+from helpers import Reader, WsClient, handshake_request, read_response, refused_answer, wait_closed, TIMEOUT
 
 
 def ws_via_proxy(port, forwarded_for):
@@ -36,17 +36,7 @@ def refused_at_accept(port, forwarded_for):
     if it had read the request, else None. Anything else fails."""
     s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
     req, _ = handshake_request(port, extra=b"X-Forwarded-For: " + forwarded_for + b"\r\n")
-    try:
-        s.sendall(req)
-    except (BrokenPipeError, ConnectionResetError):
-        s.close()
-        return None
-    data = wait_closed(s)
-    s.close()
-    if not data:
-        return None
-    assert data.startswith(b"HTTP/1.1 503 "), data[:200]
-    return 503
+    return refused_answer(s, req)
 
 
 def close_and_wait(ws):
