@@ -59,8 +59,9 @@ SCENARIOS=(
   "connect-2k-join|rss_per_conn_bytes|value<=400|connect --clients 2000 --join --hold 2"
   "connect-19900|held|value>=19900|connect --clients 19900 --hold 5"
   # Issue 11: rooms, memberships and resume (protocol v2: chatd only).
-  "rooms-1x1000|deliveries_per_s|none|fanout --rooms 1 --clients 1000 --senders 100 --size 32 --window 2 --duration 10"
+  "rooms-1x1000|deliveries_per_s|none|fanout --rooms 1 --clients 1000 --senders 1 --size 32 --window 2 --duration 10"
   "rooms-100x10|deliveries_per_s|of:rooms-1x1000>=0.5|fanout --rooms 100 --clients 1000 --senders 100 --size 32 --window 2 --duration 10"
+  "rooms-1x1000-s100|deliveries_per_s|none|fanout --rooms 1 --clients 1000 --senders 100 --size 32 --window 2 --duration 10"
   "conn-rooms-0|rss_per_conn_bytes|none|connect --clients 2000 --hold 2"
   "conn-rooms-1|rss_per_conn_bytes|extra:conn-rooms-0|connect --clients 2000 --rooms-per-conn 1 --rooms 200 --hold 2"
   "conn-rooms-5|rss_per_conn_bytes|extra:conn-rooms-1<=200|connect --clients 2000 --rooms-per-conn 5 --rooms 1000 --hold 2"
@@ -68,7 +69,7 @@ SCENARIOS=(
   "resume-storm|catch_up_s|value<=1|resume --clients 1100 --rooms 100 --drop 1000 --messages 100 --inflight 1000"
 )
 # Scenarios floor cannot run (it speaks only the v1 subset): n/a for floor.
-CHATD_ONLY=" rooms-1x1000 rooms-100x10 conn-rooms-1 conn-rooms-5 conn-rooms-32 resume-storm "
+CHATD_ONLY=" rooms-1x1000 rooms-100x10 rooms-1x1000-s100 conn-rooms-1 conn-rooms-5 conn-rooms-32 resume-storm "
 SHORT="fanout-short|deliveries_per_s|none|fanout --clients 200 --senders 5 --size 32 --window 2 --duration 3"
 
 # The comparison (--peers): name | metrics | chat_load arguments; @C, @D,

@@ -70,7 +70,7 @@ void Server::finish_turn() {
     std::vector<std::pair<Room*, Member>> owed;
     owed.swap(retry_leaves_);
     for (auto& [room, leaver] : owed) {
-      submit({room, EventKind::leave, leaver.id, leaver.nick, {}, {}}, nullptr);
+      submit({room, EventKind::leave, leaver.id, leaver.nick(), {}, {}}, nullptr);
     }
   }
   while (!batch_.empty() || !overflowed_.empty()) {
@@ -160,7 +160,7 @@ void Server::deliver(const TurnBatch::Item& item, bool stored) {
       // A leave is owed whatever the store says: numbered again later (its
       // proposal stays in flight, so the room stays).
       e.room->sequenced_id = e.room->last_id();
-      retry_leaves_.push_back({e.room, Member{e.member, std::string(e.nick)}});
+      retry_leaves_.push_back({e.room, Member{e.member, make_nick(e.nick)}});
       return;
     }
     engine_.drop(p, c ? &c->session : nullptr);

@@ -90,7 +90,7 @@ Outcome ChatEngine::join(Session& s, MemberId id, const ParsedMessage& m) {
   if (!s.p) {
     s.p = std::make_unique<Participant>();
     s.p->nick = std::string(*nick);
-    nicks_.emplace(nick_key(*nick), NickHold{id, false});
+    nicks_.emplace(nick_key(*nick), NickHold{id, false, make_nick(*nick)});
   }
   hold(s, room);
   ++room->in_flight;
@@ -232,20 +232,22 @@ Applied ChatEngine::apply(const NumberedEvent& e, int64_t mono_ms) {
   assert(room.in_flight > 0);
   --room.in_flight;
   room.last_used_ms = mono_ms;
+  const bool local_join = e.kind == EventKind::join && e.member != kNoMember;
+  auto held = local_join ? nicks_.find(nick_key(e.nick)) : nicks_.end();
+  if (held != nicks_.end() && held->second.id != e.member) held = nicks_.end();
   Applied out;
-  out.event = room.apply(e, ring_limits_);
+  out.event = room.apply(e, ring_limits_, held != nicks_.end() ? held->second.nick : BlockRef());
   ++counters_.events;
   if (e.kind == EventKind::join) ++counters_.memberships;
   if (e.kind == EventKind::leave && counters_.memberships > 0) --counters_.memberships;
-  if (e.kind == EventKind::join && e.member != kNoMember) {
+  if (local_join) {
     const JoinAsk& ask = e.ask;
     uint64_t last = e.id - 1;
     bool resumable = ask.has_since && ask.epoch == room.epoch() && ask.since <= last &&
                      (ask.since == last || room.oldest_available() <= ask.since + 1);
     // From now on the nick is held until the connection ends, whatever
     // becomes of its later joins (see drop()).
-    auto held = nicks_.find(nick_key(e.nick));
-    if (held != nicks_.end() && held->second.id == e.member) held->second.joined = true;
+    if (held != nicks_.end()) held->second.joined = true;
     replay_.clear();
     if (resumable) {
       collect(room, ask.since, e.id, limits_.max_replay, replay_);

@@ -178,7 +178,8 @@ class ChatEngine {
   size_t occupied_ = 0;  // rooms some session lists (joined or joining)
   struct NickHold {
     MemberId id;
-    bool joined;  // one of its holder's joins was applied: held until it disconnects
+    bool joined;    // one of its holder's joins was applied: held until it disconnects
+    BlockRef nick;  // the bytes every room's Member of this holder shares
   };
   std::unordered_map<std::string, NickHold> nicks_;  // nick_key -> holder
   JsonReader reader_;

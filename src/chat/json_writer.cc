@@ -116,12 +116,15 @@ struct BlockSink {
 };
 
 // Runs `shape` over a counting sink, then over a block of exactly that size
-// with frame headroom, and frames it. Null only if malloc fails.
+// with headroom for exactly its frame header, and frames it: rings keep
+// these blocks, so every byte of slack would be paid per stored event.
+// Null only if malloc fails.
 template <typename Shape>
 BlockRef encode(const Shape& shape) {
   CountSink count;
   shape(count);
-  BlockRef block = BlockRef::make(kMaxFrameHeader + count.n, kMaxFrameHeader);
+  const size_t header = frame_header_len(count.n);
+  BlockRef block = BlockRef::make(header + count.n, header);
   if (!block) return block;
   BlockSink sink{block.tail(), block.tail() + count.n};
   shape(sink);
@@ -212,7 +215,7 @@ BlockRef encode_welcome(const Welcome& w) {
     s.raw(R"(,"users":[)");
     for (size_t i = 0; i < w.users.size(); ++i) {
       if (i) s.raw(",");
-      s.str(w.users[i].nick);
+      s.str(w.users[i].nick());
     }
     if (w.v1) return s.raw("]}");
     s.raw(R"(],"epoch":)");

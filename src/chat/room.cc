@@ -10,15 +10,15 @@ Room::Room(std::string_view name, std::string_view epoch, uint64_t last_id, uint
   sequenced_id = last_id;
 }
 
-BlockRef Room::apply(const NumberedEvent& e, const RingLimits& limits) {
+BlockRef Room::apply(const NumberedEvent& e, const RingLimits& limits, BlockRef nick) {
   assert(e.room == this && e.id == last_id_ + 1);
   if (e.kind == EventKind::join) {
-    members_.push_back(Member{e.member, std::string(e.nick)});
+    members_.push_back(Member{e.member, nick ? std::move(nick) : make_nick(e.nick)});
     if (e.member != kNoMember) ++local_;
   } else if (e.kind == EventKind::leave) {
     // By id for a local member, by nick for one of another node.
     auto it = std::find_if(members_.begin(), members_.end(), [&](const Member& m) {
-      return e.member != kNoMember ? m.id == e.member : m.id == kNoMember && m.nick == e.nick;
+      return e.member != kNoMember ? m.id == e.member : m.id == kNoMember && m.nick() == e.nick;
     });
     if (it != members_.end()) {
       if (it->id != kNoMember) --local_;
@@ -44,9 +44,8 @@ uint64_t Room::oldest_available() const {
 }
 
 size_t Room::memory_bytes() const {
-  size_t nicks = 0;
-  for (const Member& m : members_) nicks += m.nick.capacity() > 15 ? m.nick.capacity() + 1 : 0;
-  return sizeof(Room) + name_.capacity() + members_.capacity() * sizeof(Member) + nicks +
+  // Nick blocks are shared with the members' other rooms: not counted here.
+  return sizeof(Room) + name_.capacity() + members_.capacity() * sizeof(Member) +
          ring_.memory_bytes();
 }
 

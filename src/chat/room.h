@@ -3,9 +3,9 @@
 //
 // A room changes only through apply(), which folds one numbered event into
 // the member list and the ring and returns the one framed block to fan out.
-// Everything else here only reads. Owns each member's nick (one std::string
-// per membership) and the ring's references; knows nothing of connections
-// or fds: a member is the app's MemberId.
+// Everything else here only reads. Holds a reference to each member's nick
+// block (shared by a connection's memberships) and the ring's references; knows nothing of
+// connections or fds: a member is the app's MemberId.
 #pragma once
 
 #include <cstdint>
@@ -30,9 +30,10 @@ class Room {
 
   // Folds e (e.room == this, e.id == last_id() + 1) into the room: a join
   // appends its member, a leave removes it, every event enters the ring.
-  // Returns the event's block, or null if malloc failed (the event still
-  // counts: ids stay consecutive).
-  BlockRef apply(const NumberedEvent& e, const RingLimits& limits);
+  // A join's member keeps `nick` (the holder's shared nick block) if given,
+  // else a block of its own made from e.nick. Returns the event's block, or
+  // null if malloc failed (the event still counts: ids stay consecutive).
+  BlockRef apply(const NumberedEvent& e, const RingLimits& limits, BlockRef nick = {});
 
   // Puts an already stored event into the ring (loading at start), moving
   // last_id up to it.

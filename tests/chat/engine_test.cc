@@ -62,12 +62,27 @@ TEST(ChatEngine, Version1ConversationLivesInGeneral) {
   EXPECT_EQ(c.epoch(2, "general").size(), 8u);
 }
 
+// A membership costs a 16-byte Member, not a copy of the nick: every room
+// holds the same nick block of its connection.
+TEST(ChatEngine, MembershipsOfOneConnectionShareOneNickBlock) {
+  Chat c;
+  c.join(1, std::string(30, 'n'), "a");
+  c.join(1, {}, "b");
+  c.join(1, {}, "c");
+  const Block* nick = c.room("a").members()[0].nick_block.get();
+  ASSERT_NE(nick, nullptr);
+  EXPECT_EQ(c.room("a").members()[0].nick(), std::string(30, 'n'));
+  EXPECT_EQ(c.room("b").members()[0].nick_block.get(), nick);
+  EXPECT_EQ(c.room("c").members()[0].nick_block.get(), nick);
+  EXPECT_EQ(nick->refs, 4u) << "three rooms and the nick table";
+}
+
 TEST(ChatEngine, NickIsStoredTrimmedAndUsedForEvents) {
   Chat c;
   c.join(3, "\\u3000 alice\\t");
   EXPECT_EQ(c.take(3), (Lines{"welcome <none> alice [alice] last=<none> resumed=false",
                               "general #1 join alice"}));
-  EXPECT_EQ(c.room("general").members()[0].nick, "alice");
+  EXPECT_EQ(c.room("general").members()[0].nick(), "alice");
   c.say(3, "yo");
   EXPECT_EQ(c.take(3), (Lines{"general #2 alice: yo"}));
   EXPECT_EQ(c.join(4, "ALICE "), "error nick_taken");
