@@ -17,6 +17,7 @@
 
 #include <array>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -77,6 +78,7 @@ class Server {
   void discard_input(Connection& c);
   void process_input(Connection& c);
   void enqueue(Connection& c, BlockRef block);
+  void enqueue_run(Connection& c, std::span<const BlockRef> blocks);
   void mark_dirty(Connection& c);
   void flush(Connection& c);
   void flush_dirty();
@@ -111,6 +113,8 @@ class Server {
   void delivered(TurnBatch& batch, bool stored);
   void deliver(const TurnBatch::Item& item, bool stored);
   void fan_out(const Room& room, const BlockRef& event);
+  void add_to_run(const Room& room, BlockRef event);
+  void fan_out_run();
   void settle_overflows();
   Connection* target(TurnBatch::Target t);
   TurnBatch::Target target_of(const Connection& c) const { return {uint32_t(c.fd), c.generation}; }
@@ -155,8 +159,12 @@ class Server {
   std::vector<uint32_t> dirty_;       // connections with output to flush this turn
   std::vector<uint32_t> to_free_;     // connections to close at the end of the turn
   std::vector<uint32_t> overflowed_;  // members over --max-backlog after a fan-out
-  BlockRef ping_frame_;               // shared: every idle ping is the same bytes
-  FlushScratch flush_scratch_;        // shared by every flush: small frames copied into one run
+  // Consecutive msg events of one room in a delivered batch, fanned out
+  // member by member (see add_to_run); capacity kept between turns.
+  const Room* run_room_ = nullptr;
+  std::vector<BlockRef> run_;
+  BlockRef ping_frame_;         // shared: every idle ping is the same bytes
+  FlushScratch flush_scratch_;  // shared by every flush: small frames copied into one run
 
   bool heap_settling_ = false;  // activity since the last malloc_trim
   bool stopping_ = false;

@@ -105,6 +105,18 @@ void Server::enqueue(Connection& c, BlockRef block) {
   }
 }
 
+// enqueue() of each block in turn, the checks done once for the run.
+void Server::enqueue_run(Connection& c, std::span<const BlockRef> blocks) {
+  assert(c.phase != Phase::free && "a freed slot's queue must stay empty for its next connection");
+  metrics_.frames_written += blocks.size();
+  for (const BlockRef& b : blocks) c.out.push(b);
+  mark_dirty(c);
+  if (c.phase == Phase::websocket && c.out.bytes() > config_.max_backlog && !c.over_backlog) {
+    c.over_backlog = true;
+    overflowed_.push_back(uint32_t(c.fd));
+  }
+}
+
 void Server::flush_dirty() {
   // Flushing marks nothing new dirty but a connection whose budget ran out,
   // which goes back on the list for the next turn.
