@@ -7,7 +7,9 @@ import threading
 
 import pytest
 
-from helpers import WsClient, assert_healthy, get
+import json
+
+from helpers import OP_TEXT, WsClient, assert_healthy, build_frame, get
 
 
 def v2_join(c, room, nick=None, **fields):
@@ -120,6 +122,36 @@ def test_members_see_identical_per_room_sequences(chatd):
     assert all(s == seqs[0] for s in seqs)
     for c in clients:
         c.close()
+
+
+def test_one_reads_worth_of_requests_keeps_its_order_for_every_member(chatd):
+    """Requests that arrive in one read are handled in one loop turn, where a
+    room's consecutive msgs are fanned out together: every member still gets
+    them in the order sent, and the sender's error reply stays in its place."""
+    p = chatd.port
+    a, b = WsClient.open(p), WsClient.open(p)
+    v2_join(a, "r1", "alice")
+    v2_join(a, "r2")
+    v2_join(b, "r1", "bob")
+    v2_join(b, "r2")
+    assert [a.recv_json()["nick"] for _ in range(2)] == ["bob", "bob"]
+    sent = [("r1", "a1"), ("r1", "a2"), ("r3", "refused"), ("r1", "a3"), ("r2", "a4"),
+            ("r1", "a5"), ("r1", "a6")]
+    a.send_raw(b"".join(
+        build_frame(OP_TEXT, json.dumps({"type": "msg", "room": r, "msg": t, "ref": t}))
+        for r, t in sent))
+    want = [(r, t) for r, t in sent if r != "r3"]
+    got_a = [a.recv_json() for _ in sent]
+    assert [(m.get("room"), m.get("msg", m.get("code"))) for m in got_a] == [
+        (r, t) if r != "r3" else ("r3", "not_joined") for r, t in sent]
+    got_b = [b.recv_json() for _ in want]
+    assert [(m["room"], m["msg"]) for m in got_b] == want
+    assert [m for m in got_a if m["type"] == "msg"] == got_b
+    for room in ("r1", "r2"):
+        ids = [m["id"] for m in got_b if m["room"] == room]
+        assert ids == list(range(ids[0], ids[0] + len(ids))), (room, ids)
+    a.close()
+    b.close()
 
 
 def test_resume_after_abrupt_disconnect_gets_exactly_the_missed_events(chatd):
