@@ -73,10 +73,10 @@ Message make_message(const std::vector<PieceSpec>& spec, size_t& pos) {
 
 // Every block the message references is held by the message alone.
 void expect_released(const Message& m) {
-  EXPECT_EQ(m.glue->refs, 1u + size_t(std::count_if(m.pieces.begin(), m.pieces.end(),
-                                                    [&](const BlockSlice& s) {
-                                                      return s.block.get() == m.glue.get();
-                                                    })));
+  EXPECT_EQ(m.glue->refs,
+            1u + size_t(std::count_if(m.pieces.begin(), m.pieces.end(), [&](const BlockSlice& s) {
+              return s.block.get() == m.glue.get();
+            })));
   for (const BlockRef& e : m.events) EXPECT_EQ(e->refs, 2u);  // m.events and m.pieces
 }
 
@@ -294,7 +294,7 @@ TEST(OutputQueueSlices, DropUnstartedKeepsAStartedFragmentedMessageWhole) {
   const BlockRef close = frame(0x88, std::string("\x03\xf0", 2));
   struct Case {
     const char* name;
-    size_t sent;                 // bytes flushed before the drop
+    size_t sent;                  // bytes flushed before the drop
     std::vector<uint8_t> frames;  // first bytes of the frames the peer gets
   };
   const size_t before = 62;
