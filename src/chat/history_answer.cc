@@ -21,9 +21,12 @@ struct Glue {
   BlockRef block;
   uint32_t at() const { return uint32_t(block->size()); }
   void raw(std::string_view s) { block.append(s); }
-  void esc(std::string_view s) { block.commit(size_t(write_escaped(block.tail(), s) - block.tail())); }
+  void esc(std::string_view s) {
+    block.commit(size_t(write_escaped(block.tail(), s) - block.tail()));
+  }
   void header(Opcode op, size_t payload_len, bool fin) {
-    block.commit(write_frame_header(reinterpret_cast<uint8_t*>(block.tail()), op, payload_len, fin));
+    block.commit(
+        write_frame_header(reinterpret_cast<uint8_t*>(block.tail()), op, payload_len, fin));
   }
 };
 
@@ -60,7 +63,8 @@ void history_answer(std::string_view room, std::span<const BlockRef> events, boo
     g.header(Opcode::continuation, payload.size() + (i ? 1 : 0), false);
     if (i) g.raw(",");
     out.push_back({BlockRef(), piece_at, g.at() - piece_at});
-    out.push_back({events[i], uint32_t(payload.data() - events[i]->data()), uint32_t(payload.size())});
+    out.push_back(
+        {events[i], uint32_t(payload.data() - events[i]->data()), uint32_t(payload.size())});
     piece_at = g.at();
   }
   if (!events.empty()) g.header(Opcode::continuation, tail_len, true);

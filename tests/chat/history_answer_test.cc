@@ -76,7 +76,8 @@ TEST(HistoryAnswer, ReassemblesToTheOneFrameEncodingByteForByte) {
     const std::vector<BlockRef> events = events_of_sizes(c.sizes);
     std::vector<BlockSlice> pieces;
     history_answer(c.room, events, c.more, c.ref, pieces);
-    EXPECT_EQ(message_payload(pieces), frame_payload(encode_history(c.room, events, c.more, c.ref)));
+    EXPECT_EQ(message_payload(pieces),
+              frame_payload(encode_history(c.room, events, c.more, c.ref)));
     expect_referenced(pieces, events);
   }
 }
@@ -109,8 +110,7 @@ TEST(HistoryAnswer, EngineAnswerReferencesTheRingBlocks) {
   for (uint64_t id = 2; id <= 101; ++id) ring.push_back(room.ring().at(id));
   std::vector<BlockSlice> pieces(out.message.begin(), out.message.end());
   expect_referenced(pieces, ring);
-  EXPECT_EQ(message_payload(out.message),
-            frame_payload(encode_history("dev", ring, true, "p")));
+  EXPECT_EQ(message_payload(out.message), frame_payload(encode_history("dev", ring, true, "p")));
   // The next message lets the engine's copy go.
   pieces.clear();
   c.send(1, R"({"type":"rooms"})");
@@ -131,9 +131,11 @@ TEST(HistoryAnswer, EventsReadFromTheStoreGoTheSamePath) {
   const std::string payload = message_payload(out.message);
   EXPECT_EQ(test::describe(payload).substr(0, 22), "history dev [1,2,3,4,5");
   std::set<const Block*> ring_blocks;
-  for (uint64_t id = room.ring().first_id(); id <= 61; ++id) ring_blocks.insert(room.ring().at(id).get());
+  for (uint64_t id = room.ring().first_id(); id <= 61; ++id)
+    ring_blocks.insert(room.ring().at(id).get());
   size_t from_ring = 0;
-  for (size_t i = 1; i < out.message.size(); i += 2) from_ring += ring_blocks.count(out.message[i].block.get());
+  for (size_t i = 1; i < out.message.size(); i += 2)
+    from_ring += ring_blocks.count(out.message[i].block.get());
   EXPECT_EQ(from_ring, 61 - room.ring().first_id() + 1);
 }
 
