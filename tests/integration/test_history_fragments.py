@@ -6,6 +6,7 @@ reassemble it as any client must."""
 
 import asyncio
 import json
+import socket
 import shutil
 import subprocess
 from pathlib import Path
@@ -149,4 +150,42 @@ def test_node_ws_pages_back_to_id_1(start_chatd):
     assert [len(pg["events"]) for pg in pages] == [100, 100, 52]
     assert ids_of(pages) == list(range(1, 253))
     filler.close()
+    assert_healthy(p)
+
+
+def test_slow_consumer_closed_mid_answer_gets_the_answer_whole_then_the_close(start_chatd):
+    # Answers of 2.4 MB (200 events of 12 KB: control characters are escaped
+    # 6 to 1) to a client that does not read, one per server turn: once the
+    # kernel's buffers are full one answer is left partly written, and the
+    # next ones push the backlog over 4 MiB. The unsent rest of the started
+    # answer stays (a fragmented message must be finished), the unstarted
+    # ones go, and the close frame follows the final fragment: the stream
+    # stays well framed.
+    p = start_chatd("--rate", "0", "--max-backlog", 4 << 20, "--history-memory", 4 << 20).port
+    filler = fill(p, "big", 0)
+    text = "\x01" * 2000
+    for _ in range(200):
+        filler.send_json({"type": "msg", "room": "big", "msg": text})
+    for _ in range(200):
+        assert filler.recv_json()["type"] == "msg"
+    filler.close()
+    probe = WsClient.open(p)
+    slow = WsClient.open(p, rcvbuf=4096)
+    join(slow, "big", "slow")
+    for k in range(1, 9):
+        slow.send_json({"type": "history", "room": "big", "limit": 200, "ref": f"h{k}"})
+        # A round trip on another connection: the server has read, answered
+        # and flushed the request above before it answers this one.
+        probe.send_json({"type": "rooms"})
+        assert probe.recv_json()["type"] == "rooms"
+    # expect_close fails on a close inside a fragmented message.
+    _, reason, skipped = slow.expect_close(1008, reply=True)
+    assert reason == b"slow consumer"
+    answers = [m for m in skipped if m.get("type") == "history"]
+    refs = [m["ref"] for m in answers]
+    assert 1 <= len(refs) < 8 and refs == [f"h{k}" for k in range(1, len(refs) + 1)], refs
+    for m in answers:
+        assert len(m["events"]) == 200, "every answer whole"
+        assert sum(e.get("msg") == text for e in m["events"]) == 198  # ids 4..203: then the leave and the join
+    probe.close()
     assert_healthy(p)
