@@ -40,8 +40,8 @@ constexpr size_t kEvents = 100;
 std::vector<BlockRef> ring_events(size_t text_len) {
   std::vector<BlockRef> out;
   for (size_t i = 0; i < kEvents; ++i) {
-    out.push_back(encode_event("dev", EventKind::msg, 1000 + i, 1764100000456 + int64_t(i),
-                               "alice", std::string(text_len, 'x')));
+    out.push_back(encode_event("dev", EventKind::msg, 1000 + i, 1764100000456 + int64_t(i), "alice",
+                               std::string(text_len, 'x')));
   }
   return out;
 }

@@ -34,40 +34,47 @@ struct Glue {
 
 void history_answer(std::string_view room, std::span<const BlockRef> events, bool more,
                     std::string_view ref, std::vector<BlockSlice>& out) {
+  const size_t n = events.size();
   out.clear();
+  // Filled in place, not pushed: an answer is 2n + 1 pieces and this runs
+  // per history request, so it is written like the hot path it nearly is.
+  out.resize(n ? 2 * n + 1 : 1);
   const size_t head_len = kHead.size() + escaped_size(room) + kEvents.size();
   const std::string_view more_part = more ? kMoreTrue : kMoreFalse;
   const size_t tail_len =
       more_part.size() + (ref.empty() ? 0 : kRef.size() + escaped_size(ref) + 1) + 1;
   // Sized exactly: the head and tail frames (one frame when there are no
-  // events), and per event its continuation header and comma.
-  size_t glue_len = events.empty() ? frame_header_len(head_len + tail_len) + head_len + tail_len
-                                   : frame_header_len(head_len) + head_len +
-                                         frame_header_len(tail_len) + tail_len;
-  for (size_t i = 0; i < events.size(); ++i) {
-    const size_t payload = server_frame_payload(*events[i].get()).size() + (i ? 1 : 0);
-    glue_len += frame_header_len(payload) + (i ? 1 : 0);
+  // events), and per event its continuation header and comma. The event
+  // slices are set on the way.
+  size_t glue_len =
+      n == 0 ? frame_header_len(head_len + tail_len) + head_len + tail_len
+             : frame_header_len(head_len) + head_len + frame_header_len(tail_len) + tail_len;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string_view payload = server_frame_payload(*events[i].get());
+    BlockSlice& ev = out[2 * i + 1];
+    ev.block = events[i];
+    ev.offset = uint32_t(payload.data() - events[i]->data());
+    ev.len = uint32_t(payload.size());
+    glue_len += frame_header_len(payload.size() + (i ? 1 : 0)) + (i ? 1 : 0);
   }
   Glue g{BlockRef::make(glue_len)};
-  if (!g.block) return;
+  if (!g.block) return out.clear();
   // No events: one whole frame, nothing to fragment.
-  g.header(Opcode::text, events.empty() ? head_len + tail_len : head_len, events.empty());
+  g.header(Opcode::text, n == 0 ? head_len + tail_len : head_len, n == 0);
   g.raw(kHead);
   g.esc(room);
   g.raw(kEvents);
-  // Glue pieces are recorded as (offset, len) first and get their block once
-  // it is complete, since a shared block is immutable.
+  // Glue pieces get their (offset, len) now and their block once it is
+  // complete, since a shared block is immutable.
   uint32_t piece_at = 0;
-  for (size_t i = 0; i < events.size(); ++i) {
-    const std::string_view payload = server_frame_payload(*events[i].get());
-    g.header(Opcode::continuation, payload.size() + (i ? 1 : 0), false);
+  for (size_t i = 0; i < n; ++i) {
+    g.header(Opcode::continuation, out[2 * i + 1].len + (i ? 1 : 0), false);
     if (i) g.raw(",");
-    out.push_back({BlockRef(), piece_at, g.at() - piece_at});
-    out.push_back(
-        {events[i], uint32_t(payload.data() - events[i]->data()), uint32_t(payload.size())});
+    out[2 * i].offset = piece_at;
+    out[2 * i].len = g.at() - piece_at;
     piece_at = g.at();
   }
-  if (!events.empty()) g.header(Opcode::continuation, tail_len, true);
+  if (n) g.header(Opcode::continuation, tail_len, true);
   g.raw(more_part);
   if (!ref.empty()) {
     g.raw(kRef);
@@ -76,10 +83,9 @@ void history_answer(std::string_view room, std::span<const BlockRef> events, boo
   }
   g.raw("}");
   assert(g.at() == glue_len);
-  out.push_back({BlockRef(), piece_at, g.at() - piece_at});
-  for (BlockSlice& s : out) {
-    if (!s.block) s.block = g.block;
-  }
+  out.back().offset = piece_at;
+  out.back().len = g.at() - piece_at;
+  for (size_t k = 0; k < out.size(); k += 2) out[k].block = g.block;
 }
 
 }  // namespace chatd
