@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,34 @@ simdjson::dom::object frame_object(const BlockRef& b) {
   CHECK(h.fin && h.opcode == Opcode::text && !h.masked);
   CHECK(h.header_len + h.payload_len == b->size());
   std::string_view payload(b->data() + h.header_len, h.payload_len);
+  CHECK(utf8_valid(payload));
+  simdjson::dom::object obj;
+  CHECK(parser.parse(payload.data(), payload.size()).get(obj) == simdjson::SUCCESS);
+  return obj;
+}
+
+// A reply sent as pieces (the history answer): one whole text frame or a
+// fragmented message (text FIN=0, continuations, the last FIN=1) and
+// nothing after it; its reassembled JSON object.
+simdjson::dom::object message_object(std::span<const BlockSlice> pieces) {
+  static simdjson::dom::parser parser;
+  static std::string wire, payload;
+  wire.clear();
+  payload.clear();
+  for (const BlockSlice& p : pieces) wire.append(p.view());
+  size_t at = 0;
+  for (bool first = true;; first = false) {
+    FrameHeader h{};
+    auto p = reinterpret_cast<const uint8_t*>(wire.data()) + at;
+    CHECK(parse_frame_header(p, wire.size() - at, h, MaskRule::forbidden).status ==
+          HeaderStatus::ok);
+    CHECK(h.opcode == (first ? Opcode::text : Opcode::continuation) && !h.masked);
+    CHECK(h.header_len + h.payload_len <= wire.size() - at);
+    payload.append(wire, at + h.header_len, h.payload_len);
+    at += h.header_len + h.payload_len;
+    if (h.fin) break;
+  }
+  CHECK(at == wire.size());
   CHECK(utf8_valid(payload));
   simdjson::dom::object obj;
   CHECK(parser.parse(payload.data(), payload.size()).get(obj) == simdjson::SUCCESS);
@@ -169,7 +198,11 @@ struct Harness {
     std::vector<uint8_t> buf(data, data + len);
     buf.resize(len + kJsonPadding, '}');
     Outcome out = engine.on_text(sessions[m], member_id(m), buf.data(), len, mono);
-    CHECK(out.reply || out.has_event);
+    CHECK(out.reply || !out.message.empty() || out.has_event);
+    CHECK(!(out.reply && !out.message.empty()));
+    if (!out.message.empty()) {
+      CHECK(field(message_object(out.message), "type") == "history" && !out.has_event);
+    }
     if (out.reply) {
       std::string_view type = field(frame_object(out.reply), "type");
       CHECK(type == "error" || type == "history" || type == "rooms");

@@ -16,8 +16,10 @@ struct EventLog {
 
 // Checks one connection's output and aborts on a violation: it is a sequence
 // of HTTP/1.1 responses, and after a 101 only valid server frames (unmasked,
-// FIN, no RSV bits, text/ping/pong/close) where every text frame is one UTF-8
-// JSON object, each room's event ids rise by one from the connection's first
+// no RSV bits, text/continuation/ping/pong/close, FIN on all but the
+// fragments of a text message, a continuation only inside one, nothing but
+// control frames between them and no close) where every text message is one
+// UTF-8 JSON object, each room's event ids rise by one from the connection's first
 // event of that room (a welcome starts the room afresh: its replay may hold
 // older ids), and nothing follows a close frame. A
 // truncated tail (the connection died mid-write) is accepted.

@@ -21,6 +21,9 @@ namespace {
 
 constexpr size_t kReadChunk = 256 * 1024;  // one read(2) at most
 constexpr size_t kMaxFrame = 128 * 1024;   // any server frame we accept, header included
+// A fragmented message reassembled (a history answer: up to 200 events of
+// at most a few KiB each).
+constexpr size_t kMaxMessage = 4 << 20;
 constexpr size_t kMaxResponseHead = 8192;  // the 101 answer
 constexpr int kMaxEvents = 1024;           // per epoll_wait
 
@@ -156,6 +159,31 @@ long ClientPool::consume_head(Conn& c, const uint8_t* data, size_t n) {
   return static_cast<long>(end + 4);
 }
 
+// Events come as whole text frames; a history answer as one fragmented
+// message (RFC 6455 section 5.4: a text frame without FIN, continuations,
+// the last with FIN; control frames may come between), reassembled here.
+bool ClientPool::data_frame(Conn& c, bool text, bool fin, const char* p, size_t n) {
+  if (text == c.in_message) {  // a new message inside one, or a continuation outside
+    close_conn(c, CloseReason::protocol_error, 0);
+    return false;
+  }
+  if (text && fin) {
+    handler_.on_text(c, p, n);
+    return true;
+  }
+  if (c.fragments.size() + n > kMaxMessage) {
+    close_conn(c, CloseReason::protocol_error, 0);
+    return false;
+  }
+  c.fragments.append(p, n);
+  c.in_message = !fin;
+  if (fin) {
+    handler_.on_text(c, c.fragments.data(), c.fragments.size());
+    std::string().swap(c.fragments);  // a quiet connection keeps no buffer
+  }
+  return true;
+}
+
 long ClientPool::consume(Conn& c, uint8_t* data, size_t n) {
   size_t pos = 0;
   if (c.phase == ConnPhase::upgrading) {
@@ -177,12 +205,8 @@ long ClientPool::consume(Conn& c, uint8_t* data, size_t n) {
     pos += h.header_len + len;
     switch (h.opcode) {
       case Opcode::text:
-        // The server never fragments its events; a fragment is a protocol surprise.
-        if (!h.fin) {
-          close_conn(c, CloseReason::protocol_error, 0);
-          return -1;
-        }
-        handler_.on_text(c, payload, len);
+      case Opcode::continuation:
+        if (!data_frame(c, h.opcode == Opcode::text, h.fin, payload, len)) return -1;
         break;
       case Opcode::ping: {
         uint8_t mask[4];

@@ -30,9 +30,11 @@ struct Conn {
   ConnPhase phase = ConnPhase::idle;
   bool write_armed = false;
   bool reading = true;
+  bool in_message = false;     // between the fragments of one message
   std::string accept;          // the Sec-WebSocket-Accept we expect while upgrading
   std::vector<uint8_t> carry;  // an unfinished frame (or response head)
   std::string pending;         // output a short write left behind
+  std::string fragments;       // a fragmented message so far
 };
 
 // Why a connection ended: the counters a report shows.
@@ -96,6 +98,9 @@ class ClientPool {
   long consume(Conn& c, uint8_t* data, size_t n);
   long consume_head(Conn& c, const uint8_t* data, size_t n);
   bool send_frame(Conn& c, Opcode op, const char* p, size_t n);
+  // One text or continuation frame; false when it broke the fragment rules
+  // (the connection is closed).
+  bool data_frame(Conn& c, bool text, bool fin, const char* p, size_t n);
   void queue_bytes(Conn& c, const char* p, size_t n);
   void flush_pending(Conn& c);
   void close_conn(Conn& c, CloseReason why, uint16_t code);

@@ -68,7 +68,8 @@ void BM_FlushTcp(benchmark::State& state) {
   std::vector<BlockRef> events;
   size_t bytes = 0;
   for (size_t i = 0; i < frames; ++i) {
-    events.push_back(encode_msg("alice", std::string(text, 'x'), 1000 + i, 1764100000456));
+    events.push_back(
+        encode_msg("general", "alice", std::string(text, 'x'), 1000 + i, 1764100000456));
     bytes += events.back()->size();
   }
   FlushScratch scratch(copy_max);
@@ -120,7 +121,7 @@ void BM_FlushGatherOnly(benchmark::State& state) {
   FlushScratch scratch(copy_max);
   OutputQueue q;
   for (size_t i = 0; i < frames; ++i)
-    q.push(encode_msg("alice", std::string(text, 'x'), 1000 + i, 1764100000456));
+    q.push(encode_msg("general", "alice", std::string(text, 'x'), 1000 + i, 1764100000456));
   uint64_t copied = 0;
   for (auto _ : state) {
     FlushResult r = q.flush(a.get(), 1 << 20, &scratch);

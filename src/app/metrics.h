@@ -15,10 +15,11 @@ struct Metrics {
   uint64_t connections_refused = 0;  // over --max-conn / --max-conn-per-ip
   uint64_t websockets_open = 0;
   uint64_t joined_users = 0;
-  uint64_t messages_in = 0;     // WebSocket text messages received
-  uint64_t events_out = 0;      // events delivered: one per event per recipient
-  uint64_t frames_written = 0;  // frames queued to sockets (events, replies, control)
-  uint64_t bytes_written = 0;   // bytes accepted by writev
+  uint64_t messages_in = 0;  // WebSocket text messages received
+  uint64_t events_out = 0;   // events delivered: one per event per recipient
+  uint64_t frames_written =
+      0;  // frames queued to sockets (events, replies, control; a fragmented message once)
+  uint64_t bytes_written = 0;  // bytes accepted by writev
   uint64_t slow_consumers_dropped = 0;
   uint64_t rejected_handshakes = 0;
   uint64_t http_requests = 0;

@@ -79,6 +79,11 @@ class Server {
   void process_input(Connection& c);
   void enqueue(Connection& c, BlockRef block);
   void enqueue_run(Connection& c, std::span<const BlockRef> blocks);
+  // Queues the pieces of one message (a history answer) as one unit.
+  void enqueue_message(Connection& c, std::span<const BlockSlice> pieces);
+  // After a push: mark c dirty, note a backlog over its limit, pause an
+  // HTTP reader whose responses pile up.
+  void queued(Connection& c);
   void mark_dirty(Connection& c);
   void flush(Connection& c);
   void flush_dirty();
@@ -105,6 +110,7 @@ class Server {
   void handle_text(Connection& c, const uint8_t* data, size_t len);
   void submit(const Proposal& p, Connection* origin);
   void send_direct(Connection& c, BlockRef frame);
+  void send_direct(Connection& c, std::span<const BlockSlice> message);
   void end_chat(Connection& c);
   void finish_turn();
   void commit_turn();

@@ -30,6 +30,7 @@ void Server::handle_text(Connection& c, const uint8_t* data, size_t len) {
   ++metrics_.messages_in;
   Outcome out = engine_.on_text(c.session, token_of(c), data, len, mono_ms());
   if (out.reply) send_direct(c, std::move(out.reply));
+  if (!out.message.empty()) send_direct(c, out.message);
   if (out.has_event) submit(out.event, &c);
 }
 
@@ -50,6 +51,12 @@ void Server::send_direct(Connection& c, BlockRef frame) {
   if (c.batched == 0) return enqueue(c, std::move(frame));
   ++c.batched;
   batch_.add_frame(std::move(frame), target_of(c));
+}
+
+void Server::send_direct(Connection& c, std::span<const BlockSlice> message) {
+  if (c.batched == 0) return enqueue_message(c, message);
+  ++c.batched;
+  batch_.add_message(message, target_of(c));
 }
 
 // The connection's chat ends (close, reset, timeout, drop): one leave event
@@ -153,7 +160,8 @@ void Server::deliver(const TurnBatch::Item& item, bool stored) {
   const bool plain_msg = item.is_event && stored && item.event.kind == EventKind::msg;
   if (!plain_msg) fan_out_run();  // whatever follows a run goes after it, as it was numbered
   if (!item.is_event) {
-    if (c) enqueue(*c, item.frame);
+    if (c && item.frame) enqueue(*c, item.frame);
+    if (c && !item.message.empty()) enqueue_message(*c, item.message);
     return;
   }
   const NumberedEvent& e = item.event;

@@ -94,6 +94,20 @@ void Server::enqueue(Connection& c, BlockRef block) {
   assert(c.phase != Phase::free && "a freed slot's queue must stay empty for its next connection");
   ++metrics_.frames_written;
   c.out.push(std::move(block));
+  queued(c);
+}
+
+// All the pieces in one push: nothing queued for c can come between the
+// frames of a fragmented message (RFC 6455 section 5.4 allows only control
+// frames there, and the queue is FIFO).
+void Server::enqueue_message(Connection& c, std::span<const BlockSlice> pieces) {
+  assert(c.phase != Phase::free && "a freed slot's queue must stay empty for its next connection");
+  ++metrics_.frames_written;  // a fragmented message counts once
+  c.out.push_message(pieces);
+  queued(c);
+}
+
+void Server::queued(Connection& c) {
   mark_dirty(c);
   if (c.phase == Phase::websocket && c.out.bytes() > config_.max_backlog && !c.over_backlog) {
     c.over_backlog = true;
@@ -110,11 +124,7 @@ void Server::enqueue_run(Connection& c, std::span<const BlockRef> blocks) {
   assert(c.phase != Phase::free && "a freed slot's queue must stay empty for its next connection");
   metrics_.frames_written += blocks.size();
   for (const BlockRef& b : blocks) c.out.push(b);
-  mark_dirty(c);
-  if (c.phase == Phase::websocket && c.out.bytes() > config_.max_backlog && !c.over_backlog) {
-    c.over_backlog = true;
-    overflowed_.push_back(uint32_t(c.fd));
-  }
+  queued(c);
 }
 
 void Server::flush_dirty() {

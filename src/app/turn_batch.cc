@@ -29,9 +29,17 @@ void TurnBatch::add_frame(BlockRef frame, Target target) {
   entries_.push_back(std::move(entry));
 }
 
+void TurnBatch::add_message(std::span<const BlockSlice> pieces, Target target) {
+  Entry entry;
+  entry.target = target;
+  entry.message = {uint32_t(pieces_.size()), uint32_t(pieces.size())};
+  pieces_.insert(pieces_.end(), pieces.begin(), pieces.end());
+  entries_.push_back(std::move(entry));
+}
+
 TurnBatch::Item TurnBatch::item(size_t i) const {
   const Entry& e = entries_[i];
-  Item out{e.target, e.frame, e.is_event, e.event};
+  Item out{e.target, e.frame, {pieces_.data() + e.message.at, e.message.len}, e.is_event, e.event};
   if (e.is_event) {
     out.event.nick = view(e.nick);
     out.event.text = view(e.text);
@@ -53,6 +61,7 @@ void TurnBatch::renumber() {
 void TurnBatch::clear() {
   entries_.clear();
   arena_.clear();
+  pieces_.clear();
 }
 
 }  // namespace chatd

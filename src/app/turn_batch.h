@@ -10,11 +10,12 @@
 //
 // Ownership: the batch owns copies of every event's strings (in one arena
 // reused from turn to turn, so a steady state allocates nothing) and one
-// reference per frame. Connections are named by fd and generation: a slot
+// reference per frame or message piece. Connections are named by fd and generation: a slot
 // freed and reused meanwhile is recognised and skipped.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,10 +32,12 @@ class TurnBatch {
     uint32_t generation = 0;
   };
 
-  // One entry as handed back: an event (frame null) or a frame for target.
+  // One entry as handed back: an event (frame null, message empty), or a
+  // frame or a message of pieces for target.
   struct Item {
     Target target;
     BlockRef frame;
+    std::span<const BlockSlice> message;  // valid until clear()
     bool is_event = false;
     NumberedEvent event;  // views into the batch's arena
   };
@@ -42,6 +45,8 @@ class TurnBatch {
   // Copies e's strings; target is who caused it (its replies wait behind it).
   void add_event(const NumberedEvent& e, Target target);
   void add_frame(BlockRef frame, Target target);
+  // Copies the pieces (one reference each) of a message sent as slices.
+  void add_message(std::span<const BlockSlice> pieces, Target target);
 
   bool empty() const { return entries_.empty(); }
   size_t size() const { return entries_.size(); }
@@ -60,6 +65,7 @@ class TurnBatch {
   struct Entry {
     Target target;
     BlockRef frame;
+    Span message;  // in pieces_
     bool is_event = false;
     NumberedEvent event;  // its views are null; the spans below locate them
     Span nick, text, epoch, ref;
@@ -69,6 +75,7 @@ class TurnBatch {
 
   std::vector<Entry> entries_;
   std::string arena_;
+  std::vector<BlockSlice> pieces_;  // the messages' pieces, reused like the arena
 };
 
 }  // namespace chatd

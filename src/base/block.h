@@ -108,4 +108,16 @@ class BlockRef {
   Block* b_ = nullptr;
 };
 
+// A run of one block's content, bytes [offset, offset + len) of
+// block->view(), holding one reference to the block: how a message made of
+// pieces of shared blocks (a history answer: its glue and the ring's stored
+// events) is handed to an output queue without copying the pieces.
+struct BlockSlice {
+  BlockRef block;
+  uint32_t offset = 0;
+  uint32_t len = 0;
+
+  std::string_view view() const { return {block->data() + offset, len}; }
+};
+
 }  // namespace chatd

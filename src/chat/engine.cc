@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "chat/history_answer.h"
 #include "chat/rules.h"
 
 namespace chatd {
@@ -32,13 +33,14 @@ ChatEngine::ChatEngine(const ChatLimits& limits, HistorySource* source, bool dur
 Outcome ChatEngine::fail(ChatError e, const ParsedMessage& m) {
   ++counters_.errors;
   std::string_view ref = view(m.ref);
-  if (!m.room.present && ref.empty()) return {error_frames_[size_t(e)], false, {}};
-  return {encode_error(e, m.room.present ? &m.room.text : nullptr, ref), false, {}};
+  if (!m.room.present && ref.empty()) return {error_frames_[size_t(e)], false, {}, {}};
+  return {encode_error(e, m.room.present ? &m.room.text : nullptr, ref), false, {}, {}};
 }
 
 Outcome ChatEngine::on_text(Session& s, MemberId id, const uint8_t* json, size_t len,
                             int64_t mono_ms) {
   ++counters_.messages_in;
+  answer_.clear();
   ParsedMessage m = reader_.parse(json, len);
   if (m.error != ChatError::none) return fail(m.error, m);
   switch (m.type) {
@@ -187,8 +189,9 @@ Outcome ChatEngine::history(Session& s, const ParsedMessage& m, int64_t mono_ms)
   uint64_t first = replay_.empty() ? before : before - replay_.size();
   bool more = first > room->oldest_available() && first > 1;
   Outcome out;
-  out.reply = encode_history(room->name(), replay_, more, view(m.ref));
+  history_answer(room->name(), replay_, more, view(m.ref), answer_);
   replay_.clear();
+  out.message = answer_;
   return out;
 }
 

@@ -64,11 +64,14 @@ struct Session {
 };
 
 // What one client message produces: at most one direct reply (error,
-// history, rooms) and at most one event to number.
+// rooms: `reply`; history: `message`) and at most one event to number.
 struct Outcome {
   BlockRef reply;
   bool has_event = false;
   Proposal event;
+  // A reply made of pieces of blocks (history_answer.h), to be sent in
+  // order with nothing between them; valid until the next on_text().
+  std::span<const BlockSlice> message;
 };
 
 // What applying one numbered event produces.
@@ -185,7 +188,10 @@ class ChatEngine {
   JsonReader reader_;
   ChatCounters counters_;
   uint64_t epochs_made_ = 0;
-  std::vector<BlockRef> replay_;   // reused by apply() and history
+  std::vector<BlockRef> replay_;  // reused by apply() and history
+  // The last history answer's pieces, reused; cleared by the next on_text()
+  // so at most one answer's blocks outlive their sending.
+  std::vector<BlockSlice> answer_;
   std::vector<std::string> idle_;  // rooms that may be freed by sweep_rooms()
   // Error frames without room or ref never change: encoded once, then shared.
   BlockRef error_frames_[kChatErrorCount];

@@ -12,22 +12,24 @@
 
 namespace chatd {
 
+static_assert(sizeof(uintptr_t) == 8, "a slice's second slot holds offset << 32 | len");
+
 struct OutputQueue::Entries {
   uint32_t cap;  // a power of two, so indices wrap with a mask
   uint32_t head;
 };
 
 OutputQueue::Entries* OutputQueue::alloc_entries(uint32_t cap) {
-  void* p = std::malloc(sizeof(uint64_t) + size_t{cap} * sizeof(Block*));
+  void* p = std::malloc(sizeof(uint64_t) + size_t{cap} * sizeof(uintptr_t));
   if (!p) std::abort();
-  static_assert(sizeof(uint64_t) % alignof(Block*) == 0);
+  static_assert(sizeof(uint64_t) % alignof(uintptr_t) == 0);
   return static_cast<Entries*>(p);
 }
 
-Block** OutputQueue::slots() const {
+uintptr_t* OutputQueue::slots() const {
   static_assert(sizeof(Entries) == sizeof(uint64_t));
-  if (!entries_) return const_cast<Block**>(&single_);
-  return reinterpret_cast<Block**>(reinterpret_cast<char*>(entries_) + sizeof(Entries));
+  if (!entries_) return const_cast<uintptr_t*>(&single_);
+  return reinterpret_cast<uintptr_t*>(reinterpret_cast<char*>(entries_) + sizeof(Entries));
 }
 uint32_t OutputQueue::cap() const {
   return entries_ ? entries_->cap : 1;
@@ -39,9 +41,18 @@ void OutputQueue::set_head(uint32_t h) {
   if (entries_) entries_->head = h;
 }
 
+OutputQueue::Piece OutputQueue::piece(uint32_t i) const {
+  const uint32_t mask = cap() - 1;
+  const uintptr_t s = slots()[(head() + i) & mask];
+  auto* b = reinterpret_cast<Block*>(s & ~kTagBits);
+  if (!(s & kSliceBit)) return {b, b->data(), uint32_t(b->size()), 1, false};
+  const uint64_t span = slots()[(head() + i + 1) & mask];
+  return {b, b->data() + (span >> 32), uint32_t(span), 2, (s & kContBit) != 0};
+}
+
 OutputQueue::OutputQueue(OutputQueue&& o) noexcept
     : entries_(std::exchange(o.entries_, nullptr)),
-      single_(std::exchange(o.single_, nullptr)),
+      single_(std::exchange(o.single_, 0)),
       bytes_(std::exchange(o.bytes_, 0)),
       count_(std::exchange(o.count_, 0)),
       offset_(std::exchange(o.offset_, 0)) {}
@@ -50,7 +61,7 @@ OutputQueue& OutputQueue::operator=(OutputQueue&& o) noexcept {
   if (this != &o) {
     clear();
     entries_ = std::exchange(o.entries_, nullptr);
-    single_ = std::exchange(o.single_, nullptr);
+    single_ = std::exchange(o.single_, 0);
     bytes_ = std::exchange(o.bytes_, 0);
     count_ = std::exchange(o.count_, 0);
     offset_ = std::exchange(o.offset_, 0);
@@ -64,29 +75,62 @@ void OutputQueue::grow() {
   Entries* e = alloc_entries(new_cap);
   e->cap = new_cap;
   e->head = 0;
-  Block** dst = reinterpret_cast<Block**>(reinterpret_cast<char*>(e) + sizeof(Entries));
-  // Unroll the ring into the front of the new array, oldest first.
+  auto* dst = reinterpret_cast<uintptr_t*>(reinterpret_cast<char*>(e) + sizeof(Entries));
+  // Unroll the ring into the front of the new array, oldest first; a
+  // slice's two slots stay next to each other.
   for (uint32_t i = 0; i < count_; ++i) dst[i] = slots()[(head() + i) & (old_cap - 1)];
   std::free(entries_);
   entries_ = e;
-  single_ = nullptr;
+  single_ = 0;
+}
+
+void OutputQueue::reserve(uint32_t n) {
+  while (cap() - count_ < n) grow();
+}
+
+void OutputQueue::push_slot(uintptr_t s) {
+  slots()[(head() + count_) & (cap() - 1)] = s;
+  ++count_;
 }
 
 void OutputQueue::push(BlockRef block) {
   if (!block || block->size() == 0) return;
-  if (count_ == cap()) grow();
-  slots()[(head() + count_) & (cap() - 1)] = block.get();
+  reserve(1);
   bytes_ += block->size();
-  ++count_;
-  block.release();
+  push_slot(reinterpret_cast<uintptr_t>(block.release()));
+}
+
+void OutputQueue::push_message(std::span<const BlockSlice> pieces) {
+  // Two slots per slice, never inline; one reserve so the array grows at
+  // most once per message.
+  reserve(std::max<uint32_t>(uint32_t(2 * pieces.size()), 2));
+  bool first = true;
+  for (const BlockSlice& p : pieces) {
+    if (p.len == 0) continue;
+    assert(p.block && size_t{p.offset} + p.len <= p.block->size());
+    Block* b = p.block.get();
+    static_assert(alignof(Block) > kTagBits, "the tag bits are free in a Block*");
+    block_retain(b);
+    push_slot(reinterpret_cast<uintptr_t>(b) | kSliceBit | (first ? 0 : kContBit));
+    push_slot(uintptr_t{p.offset} << 32 | p.len);
+    bytes_ += p.len;
+    first = false;
+  }
+  if (count_ == 0) drained();
+}
+
+size_t OutputQueue::blocks() const {
+  size_t n = 0;
+  for (uint32_t i = 0; i < count_; i += piece(i).width) ++n;
+  return n;
 }
 
 void OutputQueue::pop_front() {
-  Block* b = slots()[head()];
-  set_head((head() + 1) & (cap() - 1));
-  --count_;
+  const Piece p = piece(0);
+  set_head((head() + p.width) & (cap() - 1));
+  count_ -= p.width;
   offset_ = 0;
-  block_release(b);
+  block_release(p.block);
   if (count_ == 0) drained();
 }
 
@@ -115,12 +159,12 @@ int OutputQueue::gather(iovec* iov, size_t room, FlushScratch* scratch, size_t& 
   size_t used = 0;  // scratch bytes filled
   int n = 0;
   asked = 0;
-  const uint32_t mask = cap() - 1;
-  for (uint32_t i = 0; i < count_ && asked < room; ++i) {
-    const Block* b = slots()[(head() + i) & mask];
+  for (uint32_t i = 0; i < count_ && asked < room;) {
+    const Piece p = piece(i);
     const size_t skip = (i == 0) ? offset_ : 0;
-    const size_t len = std::min(b->size() - skip, room - asked);
-    const char* src = b->data() + skip;
+    i += p.width;
+    const size_t len = std::min(p.len - skip, room - asked);
+    const char* src = p.data + skip;
     if (len <= copy_max) {
       if (last == Last::run && used + len <= cap_bytes) {
         std::memcpy(buf + used, src, len);
@@ -176,8 +220,7 @@ FlushResult OutputQueue::flush(int fd, size_t budget, FlushScratch* scratch) {
     // Retire every block the write finished; the last may be partly sent.
     // The scratch only mirrored these bytes, so nothing else needs undoing.
     while (sent > 0) {
-      Block* b = slots()[head()];
-      size_t left = b->size() - offset_;
+      size_t left = piece(0).len - offset_;
       if (sent < left) {
         offset_ += static_cast<uint32_t>(sent);
         break;
@@ -194,15 +237,27 @@ FlushResult OutputQueue::flush(int fd, size_t budget, FlushScratch* scratch) {
 }
 
 void OutputQueue::drop_unstarted() {
-  size_t keep = (count_ > 0 && offset_ > 0) ? 1 : 0;
-  while (count_ > keep) {
-    // Release from the tail: the head (partly written) stays in place.
-    uint32_t tail = (head() + count_ - 1) & (cap() - 1);
-    Block* b = slots()[tail];
-    bytes_ -= b->size();  // never the head when it is partly written
-    --count_;
-    block_release(b);
+  // A head with kContBit is started too: the pieces of its message before
+  // it are gone, so they were written.
+  uint32_t keep = 0;
+  if (count_ > 0) {
+    const Piece h = piece(0);
+    if (offset_ > 0 || h.cont) {
+      keep = h.width;
+      while (keep < count_) {
+        const Piece p = piece(keep);
+        if (!p.cont) break;
+        keep += p.width;
+      }
+    }
   }
+  for (uint32_t i = keep; i < count_;) {
+    const Piece p = piece(i);
+    bytes_ -= p.len;  // never the head when it is partly written
+    block_release(p.block);
+    i += p.width;
+  }
+  count_ = keep;
   if (count_ == 0) drained();
 }
 
@@ -223,7 +278,7 @@ size_t OutputQueue::release_spare() {
 }
 
 size_t OutputQueue::memory_bytes() const {
-  return entries_ ? sizeof(Entries) + size_t{cap()} * sizeof(Block*)
+  return entries_ ? sizeof(Entries) + size_t{cap()} * sizeof(uintptr_t)
                   : 0;  // the inline slot is not heap
 }
 

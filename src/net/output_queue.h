@@ -1,18 +1,29 @@
-// OutputQueue: one connection's unsent output, a FIFO of shared blocks.
+// OutputQueue: one connection's unsent output, a FIFO of shared blocks and
+// slices of them.
 //
-// Each entry is one reference to an immutable Block (base/block.h); a
-// broadcast pushes the same block into every member's queue, so a message is
-// encoded once and never copied per recipient. `offset_` is how much of the
-// first block the socket has already taken.
+// Each entry is one reference to an immutable Block (base/block.h), whole or
+// a slice of it; a broadcast pushes the same block into every member's
+// queue, so a message is encoded once and never copied per recipient. A
+// fragmented message (a history answer: glue pieces and the ring's stored
+// events, RFC 6455 section 5.4) goes in as slices, pushed together by
+// push_message(). `offset_` is how much of the first entry the socket has
+// already taken.
 //
-//   entries (ring of Block*, cap a power of two, in one heap array)
+//   slots (ring of uintptr_t, cap a power of two, in one heap array)
 //   [ head | ... | head+count-1 ]
-//     ^ first block: bytes [offset_, size) still unsent
+//     ^ first entry: bytes [offset_, len) still unsent
+//
+// A whole block takes one slot, its Block* as is; a slice takes two: the
+// Block* tagged with kSliceBit (and kContBit when it is not the first piece
+// of its message), then offset << 32 | len. So the common case, whole
+// blocks, keeps 8-byte slots and the same arrays as before slices existed;
+// only a slice pays a second slot. The inline slot holds one whole block,
+// never a slice.
 //
 // Ownership: the queue owns one reference per entry and drops it the moment
 // its last byte is written (or on clear()). It does not own the fd.
 //
-// Memory: a queue that never held anything owns no heap. The entry array
+// Memory: a queue that never held anything owns no heap. The slot array
 // starts at kMinEntries on the first push and doubles when full; it is kept
 // when the queue drains as long as it is at most kKeepEntries, so a member
 // of a busy room (a dozen or two events per turn) never allocates, and freed
@@ -26,6 +37,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "base/block.h"
 #include "net/flush_scratch.h"
@@ -52,7 +64,7 @@ class OutputQueue {
   // A queue of one block (the common case at a low rate: one event per
   // turn) uses the inline slot and no heap. More blocks move to an entry
   // array of kMinEntries, doubling; after a drain only an array of at most
-  // kKeepEntries (264 bytes) is kept, until release_spare(), so a burst (a
+  // kKeepEntries slots (264 bytes) is kept, until release_spare(), so a burst (a
   // wave of joins) leaves no large arrays behind on every connection, and
   // the 18 or so events a member gets per turn at window 2 (10 senders)
   // cost no malloc per turn.
@@ -70,11 +82,19 @@ class OutputQueue {
   // block is dropped, as there is nothing to send.
   void push(BlockRef block);
 
+  // Appends the pieces of one message in order, adding a reference to each
+  // piece's block (empty pieces are skipped). They are one unit for
+  // drop_unstarted(). All pieces go in one call, so nothing else queued for
+  // this connection can come between the frames of a fragmented message:
+  // the queue is FIFO and nothing else is pushed meanwhile.
+  void push_message(std::span<const BlockSlice> pieces);
+
   // Unsent bytes, for the slow-consumer limit.
   size_t bytes() const { return bytes_; }
   bool empty() const { return count_ == 0; }
-  // Blocks still queued (the first may be partly sent).
-  size_t blocks() const { return count_; }
+  // Entries still queued, whole blocks and slices (the first may be partly
+  // sent). Walks the queue: for tests and diagnostics.
+  size_t blocks() const;
 
   // Sends queued bytes to `fd`, up to `budget` bytes, one writev of up to
   // kMaxIov iovecs at a time, until the queue is empty, the budget is spent,
@@ -93,21 +113,45 @@ class OutputQueue {
   // Frees the entry array kept by a drained queue; a queue that still holds
   // blocks keeps it. Returns the heap bytes given back.
   size_t release_spare();
-  // Releases every block not yet started, keeping a partly written head so
-  // the stream stays well framed: what a slow consumer gets before its close.
+  // Releases every entry not yet started, keeping a partly written head, and
+  // when the head belongs to a message pushed by push_message() and any of
+  // that message was sent, the rest of the message: the stream stays well
+  // framed (a frame is never cut, and a fragmented message is not left
+  // without its final fragment), so the close frame that follows, for a
+  // slow consumer, is read as a frame. The kept rest is bounded: one
+  // message.
   void drop_unstarted();
 
-  // Heap bytes held by the entry array (blocks not counted: they are shared).
+  // Heap bytes held by the slot array (blocks not counted: they are shared).
   size_t memory_bytes() const;
 
  private:
-  struct Entries;  // header {cap, head} followed by cap Block* slots
+  // Tags in the low bits of a slot's Block* (blocks come from malloc, so
+  // these bits are zero in the pointer itself).
+  static constexpr uintptr_t kSliceBit = 1;  // a slice: the next slot holds offset << 32 | len
+  static constexpr uintptr_t kContBit = 2;   // not the first piece of its message
+  static constexpr uintptr_t kTagBits = kSliceBit | kContBit;
+
+  // The entry that starts at logical slot i (0: the head), decoded.
+  struct Piece {
+    Block* block;
+    const char* data;
+    uint32_t len;
+    uint32_t width;  // slots taken: 1 or 2
+    bool cont;
+  };
+  Piece piece(uint32_t i) const;
+
+  struct Entries;  // header {cap, head} followed by cap uintptr_t slots
   static Entries* alloc_entries(uint32_t cap);
-  Block** slots() const;
+  uintptr_t* slots() const;
   uint32_t cap() const;
   uint32_t head() const;
   void set_head(uint32_t h);
   void grow();
+  // Makes room for `n` more slots.
+  void reserve(uint32_t n);
+  void push_slot(uintptr_t s);
   void pop_front();
   // The last block is gone: reset the ring, free an array grown past
   // kKeepEntries.
@@ -118,7 +162,7 @@ class OutputQueue {
   int gather(iovec* iov, size_t room, FlushScratch* scratch, size_t& asked, size_t& copied) const;
 
   Entries* entries_ = nullptr;  // null: the queue holds at most one block, in single_
-  Block* single_ = nullptr;
+  uintptr_t single_ = 0;        // a whole block's Block*, never a slice
   size_t bytes_ = 0;
   uint32_t count_ = 0;
   uint32_t offset_ = 0;

@@ -163,8 +163,15 @@ class Chat {
   // its event at once. Returns the direct reply's line ("" if none).
   std::string send(MemberId id, std::string_view json, int64_t mono = 0) {
     Outcome out = on_text(id, json, mono);
-    std::string reply = out.reply ? describe(frame_payload(out.reply)) : "";
-    if (out.reply) deliver(id, out.reply);
+    std::string reply;
+    if (out.reply) {
+      reply = describe(frame_payload(out.reply));
+      deliver(id, out.reply);
+    } else if (!out.message.empty()) {
+      std::string payload = message_payload(out.message);
+      reply = describe(payload);
+      deliver_payload(id, payload);
+    }
     if (out.has_event) apply(hold(out.event), id, mono);
     return reply;
   }
@@ -249,8 +256,8 @@ class Chat {
   size_t last_replay = 0;
 
  private:
-  void deliver(MemberId id, const BlockRef& frame) {
-    std::string payload = frame_payload(frame);
+  void deliver(MemberId id, const BlockRef& frame) { deliver_payload(id, frame_payload(frame)); }
+  void deliver_payload(MemberId id, const std::string& payload) {
     std::string line = describe(payload);
     inbox[id].push_back(line);
     if (raw_.size() <= id) raw_.resize(id + 1);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,33 @@ inline std::string frame_payload(const BlockRef& b) {
   EXPECT_EQ(h.header_len + h.payload_len, b->size()) << "one frame, nothing after it";
   if (r.status != HeaderStatus::ok || h.header_len + h.payload_len != b->size()) return "";
   return std::string(b->data() + h.header_len, h.payload_len);
+}
+
+// The payload of one text message sent as `pieces` in order: one whole
+// unmasked frame, or a text frame with FIN=0, continuations and a last one
+// with FIN=1 (RFC 6455 section 5.4), with nothing else in the stream; fails
+// the test (and returns "") otherwise.
+inline std::string message_payload(std::span<const BlockSlice> pieces) {
+  std::string wire;
+  for (const BlockSlice& p : pieces) wire.append(p.view());
+  std::string payload;
+  size_t at = 0;
+  for (bool first = true;; first = false) {
+    FrameHeader h{};
+    auto p = reinterpret_cast<const uint8_t*>(wire.data()) + at;
+    HeaderResult r = parse_frame_header(p, wire.size() - at, h, MaskRule::forbidden);
+    EXPECT_EQ(r.status, HeaderStatus::ok) << "at " << at;
+    if (r.status != HeaderStatus::ok || h.header_len + h.payload_len > wire.size() - at) {
+      ADD_FAILURE() << "a cut frame at " << at;
+      return "";
+    }
+    EXPECT_EQ(h.opcode, first ? Opcode::text : Opcode::continuation) << "at " << at;
+    payload.append(wire, at + h.header_len, h.payload_len);
+    at += h.header_len + h.payload_len;
+    if (h.fin) break;
+  }
+  EXPECT_EQ(at, wire.size()) << "nothing after the final fragment";
+  return payload;
 }
 
 // The UTF-8 encoding of one code point (surrogates included, for tests

@@ -279,6 +279,7 @@ class WsClient:
         self.sock = sock
         self.reader = reader
         self.nick = None
+        self.fragments = 0  # frames of the last message recv_json returned
 
     @classmethod
     def open(cls, port, extra=b"", trailing=b"", rcvbuf=None, sock=None, reader=None):
@@ -331,7 +332,11 @@ class WsClient:
         return f
 
     def recv_json(self):
-        """The next text message as JSON, skipping pings (answered) and pongs."""
+        """The next text message as JSON, skipping pings (answered) and pongs
+        and reassembling a fragmented message (RFC 6455 section 5.4: a text
+        frame without FIN, continuations, the last with FIN; control frames
+        may come between them): a history answer arrives so."""
+        parts = None
         while True:
             f = self.recv_frame()
             if f.opcode == OP_PING:
@@ -339,23 +344,42 @@ class WsClient:
                 continue
             if f.opcode == OP_PONG:
                 continue
-            assert f.opcode == OP_TEXT and f.fin, f"expected a text message, got {f}"
-            return f.json()
+            if parts is None:
+                assert f.opcode == OP_TEXT, f"expected a text message, got {f}"
+                parts = [f.payload]
+            else:
+                assert f.opcode == OP_CONT, f"expected a continuation, got {f}"
+                parts.append(f.payload)
+            if f.fin:
+                self.fragments = len(parts)
+                return json.loads(b"".join(parts).decode("utf-8"))
 
     def expect_close(self, code=None, skip_text=True, reply=False):
-        """Reads until a close frame (skipping text messages when skip_text),
-        asserts its code when given, answers it with a close when reply (a
-        server-initiated close), checks that the TCP connection ends, and
-        closes the socket.
+        """Reads until a close frame (skipping text messages, fragmented or
+        not, when skip_text), asserts its code when given, answers it with a
+        close when reply (a server-initiated close), checks that the TCP
+        connection ends, and closes the socket.
         Returns (code, reason, skipped_messages)."""
         skipped = []
+        parts = None  # the fragments of a message under way
         while True:
             f = self.recv_frame()
             if f.opcode == OP_CLOSE:
                 break
-            assert skip_text and f.opcode in (OP_TEXT, OP_PING, OP_PONG), f"expected close, got {f}"
+            ok = (OP_TEXT, OP_CONT, OP_PING, OP_PONG)
+            assert skip_text and f.opcode in ok, f"expected close, got {f}"
             if f.opcode == OP_TEXT:
-                skipped.append(f.json())
+                assert parts is None, f"a text frame inside a fragmented message: {f}"
+                parts = [f.payload]
+            elif f.opcode == OP_CONT:
+                assert parts is not None, f"a continuation outside a message: {f}"
+                parts.append(f.payload)
+            if f.opcode in (OP_TEXT, OP_CONT) and f.fin:
+                skipped.append(json.loads(b"".join(parts).decode("utf-8")))
+                parts = None
+        # A close may come between fragments (RFC 6455 section 5.4), but
+        # this server finishes a started message first (drop_unstarted).
+        assert parts is None, f"close inside a fragmented message after {len(parts)} fragments"
         got = f.close_code
         if code is not None:
             assert got == code, f"close code {got}, want {code} (reason {f.close_reason!r}); before it: {skipped}"
