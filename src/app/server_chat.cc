@@ -17,7 +17,10 @@ void Server::load_rooms() {
   size_t ring_events = std::max<size_t>(config_.max_replay, kMaxHistory);
   for (size_t i = from; i < heads.size(); ++i) {
     const RoomHead& h = heads[i];
-    std::vector<PastEvent> recent = history_.read(h.room, 0, h.last_id + 1, ring_events);
+    // A failed read (logged and counted by the store) loads fewer events
+    // into the ring: the rest is read again when asked for.
+    std::vector<PastEvent> recent;
+    (void)history_.read(h.room, 0, h.last_id + 1, ring_events, &recent);
     engine_.load_room(h.room, h.epoch, h.last_id, h.first_id, recent);
   }
   if (!heads.empty()) {

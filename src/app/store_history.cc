@@ -41,13 +41,12 @@ bool StoreHistory::head(std::string_view room, PastRoom* out) {
   return true;
 }
 
-std::vector<PastEvent> StoreHistory::read(std::string_view room, uint64_t after, uint64_t before,
-                                          size_t limit) {
-  std::vector<PastEvent> out;
+bool StoreHistory::read(std::string_view room, uint64_t after, uint64_t before, size_t limit,
+                        std::vector<PastEvent>* out) {
   for (StoredEvent& s : store_->read(room, after, before, limit)) {
-    out.push_back({event_kind(s.kind), s.id, s.ts, std::move(s.nick), std::move(s.text)});
+    out->push_back({event_kind(s.kind), s.id, s.ts, std::move(s.nick), std::move(s.text)});
   }
-  return out;
+  return store_->read_ok();
 }
 
 }  // namespace chatd

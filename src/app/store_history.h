@@ -15,8 +15,8 @@ class StoreHistory final : public HistorySource {
  public:
   explicit StoreHistory(EventStore* store) : store_(store) {}
   bool head(std::string_view room, PastRoom* out) override;
-  std::vector<PastEvent> read(std::string_view room, uint64_t after, uint64_t before,
-                              size_t limit) override;
+  bool read(std::string_view room, uint64_t after, uint64_t before, size_t limit,
+            std::vector<PastEvent>* out) override;
 
  private:
   EventStore* store_;

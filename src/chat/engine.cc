@@ -185,7 +185,12 @@ Outcome ChatEngine::history(Session& s, const ParsedMessage& m, int64_t mono_ms)
   uint64_t before =
       m.before.present ? std::min(m.before.value, room->last_id() + 1) : room->last_id() + 1;
   size_t limit = m.limit.present ? size_t(m.limit.value) : 50;
-  collect(*room, 0, before, limit, replay_);
+  if (!collect(*room, 0, before, limit, replay_)) {
+    // The store failed to read: a short page would pass for the whole
+    // history (PROTOCOL.md: `unavailable`, the client may retry).
+    replay_.clear();
+    return fail(ChatError::unavailable, m);
+  }
   uint64_t first = replay_.empty() ? before : before - replay_.size();
   bool more = first > room->oldest_available() && first > 1;
   Outcome out;
@@ -313,7 +318,10 @@ std::unique_ptr<Room> ChatEngine::read_back_room(std::string_view name) {
   if (!source_ || !source_->head(name, &past)) return nullptr;
   auto room = std::make_unique<Room>(name, past.epoch, past.last_id,
                                      durable_source_ ? std::max<uint64_t>(past.first_id, 1) : 0);
-  for (const PastEvent& ev : source_->read(name, 0, past.last_id + 1, ring_limits_.max_events)) {
+  // A failed read preloads fewer events: collect() reads the rest when asked.
+  std::vector<PastEvent> recent;
+  (void)source_->read(name, 0, past.last_id + 1, ring_limits_.max_events, &recent);
+  for (const PastEvent& ev : recent) {
     room->preload(ev.id, encode_event(name, ev.kind, ev.id, ev.ts, ev.nick, ev.text), ring_limits_);
   }
   return room;
@@ -405,25 +413,30 @@ std::string ChatEngine::new_epoch() {
   return e;
 }
 
-void ChatEngine::collect(const Room& r, uint64_t after, uint64_t before, size_t limit,
+bool ChatEngine::collect(const Room& r, uint64_t after, uint64_t before, size_t limit,
                          std::vector<BlockRef>& out) {
   out.clear();
-  if (before <= after + 1 || limit == 0) return;
+  if (before <= after + 1 || limit == 0) return true;
   uint64_t from = std::max(after + 1, before > limit ? before - limit : 1);
   from = std::max(from, r.oldest_available());
-  if (from >= before) return;
+  if (from >= before) return true;
   const EventRing& ring = r.ring();
   // Clamped to `before`: a page older than the whole ring is read from the
   // source alone.
   uint64_t ring_from = ring.empty() ? before : std::clamp(ring.first_id(), from, before);
+  bool ok = true;
   if (from < ring_from && source_) {
-    for (const PastEvent& ev : source_->read(r.name(), from - 1, ring_from, ring_from - from)) {
+    past_.clear();
+    ok = source_->read(r.name(), from - 1, ring_from, ring_from - from, &past_);
+    for (const PastEvent& ev : past_) {
       out.push_back(encode_event(r.name(), ev.kind, ev.id, ev.ts, ev.nick, ev.text));
     }
+    past_.clear();
     // Only a run that reaches the ring is usable: a hole would be a gap.
-    if (out.size() != ring_from - from) out.clear();
+    if (!ok || out.size() != ring_from - from) out.clear();
   }
   for (uint64_t id = ring_from; id < before && ring.holds(id); ++id) out.push_back(ring.at(id));
+  return ok;
 }
 
 size_t ChatEngine::rooms_memory_bytes() const {

@@ -168,8 +168,10 @@ class ChatEngine {
   bool evict_one_empty_room();
   std::string new_epoch();
   // The newest `limit` events of r with after < id < before, oldest first,
-  // into out (ring first, the source for older ones).
-  void collect(const Room& r, uint64_t after, uint64_t before, size_t limit,
+  // into out (the source for those older than the ring, then the ring).
+  // Returns false when the source's read failed: out then holds only what
+  // the ring has, and is no complete answer.
+  bool collect(const Room& r, uint64_t after, uint64_t before, size_t limit,
                std::vector<BlockRef>& out);
   static std::string nick_key(std::string_view nick);
 
@@ -189,6 +191,7 @@ class ChatEngine {
   ChatCounters counters_;
   uint64_t epochs_made_ = 0;
   std::vector<BlockRef> replay_;  // reused by apply() and history
+  std::vector<PastEvent> past_;   // reused by collect()
   // The last history answer's pieces, reused; cleared by the next on_text()
   // so at most one answer's blocks outlive their sending.
   std::vector<BlockSlice> answer_;

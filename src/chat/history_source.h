@@ -33,9 +33,12 @@ class HistorySource {
   virtual ~HistorySource() = default;
   // The room's epoch and ids in the store; false when it holds no such room.
   virtual bool head(std::string_view room, PastRoom* out) = 0;
-  // The newest `limit` events of room with after < id < before, oldest first.
-  virtual std::vector<PastEvent> read(std::string_view room, uint64_t after, uint64_t before,
-                                      size_t limit) = 0;
+  // Appends to *out the newest `limit` events of room with after < id <
+  // before, oldest first. Returns false when the read failed (an I/O
+  // error): what it appended may be short, and is no answer to give as
+  // "no more".
+  virtual bool read(std::string_view room, uint64_t after, uint64_t before, size_t limit,
+                    std::vector<PastEvent>* out) = 0;
 };
 
 }  // namespace chatd

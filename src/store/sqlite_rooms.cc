@@ -5,9 +5,12 @@
 namespace chatd {
 
 bool load_rooms(sqlite3* db, std::vector<RoomRow>* out, std::string* error) {
-  // Each subquery is one seek on the (room, id) key: no scan of events.
+  // Each subquery is one seek on the (room, id) index: no scan of events.
+  // The last id is the newest row's, or what retention noted before it
+  // deleted the rows (schema version 2).
   static constexpr const char* kSql =
-      "SELECT r.id, r.name, r.epoch, r.last_id,"
+      "SELECT r.id, r.name, r.epoch,"
+      " max(r.last_id, coalesce((SELECT max(e.id) FROM events e WHERE e.room = r.id), 0)),"
       " (SELECT e.id FROM events e WHERE e.room = r.id ORDER BY e.id LIMIT 1),"
       " (SELECT e.ts FROM events e WHERE e.room = r.id ORDER BY e.id LIMIT 1)"
       " FROM rooms r ORDER BY r.id";

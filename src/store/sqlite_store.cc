@@ -35,7 +35,8 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path,
             &line)) ||
       !(s->read_head_ =
             sqlite::prepare(db,
-                            "SELECT r.epoch, r.last_id,"
+                            "SELECT r.epoch, max(r.last_id, coalesce((SELECT max(e.id)"
+                            " FROM events e WHERE e.room = r.id), 0)),"
                             " (SELECT e.id FROM events e WHERE e.room = r.id ORDER BY e.id LIMIT 1)"
                             " FROM rooms r WHERE r.name = ?1",
                             &line)) ||

@@ -28,9 +28,13 @@
 
 namespace chatd {
 
-// WAL pages past which the loop's commit asks for a checkpoint (SQLite's own
-// autocheckpoint default, about 4 MiB).
-inline constexpr int kCheckpointPages = 1000;
+// WAL pages past which the loop's commit asks for a checkpoint: 32 MiB. A
+// checkpoint copies each page once however often it changed since the last,
+// and with many rooms every commit changes a page per room: at SQLite's own
+// default (1000 pages) the checkpointer copied about a page per event and
+// took a fifth of the CPU the loop shares with it; eight times the WAL copies
+// the same pages an eighth as often (BENCHMARKS.md, the event store).
+inline constexpr int kCheckpointPages = 8192;
 // Batches the writer thread may have queued; past it commit() refuses (the
 // disk is slower than the load: the senders get `unavailable`).
 inline constexpr size_t kMaxQueuedBatches = 1024;

@@ -100,7 +100,8 @@ inline std::string describe(std::string_view payload) {
 }
 
 // A HistorySource over plain per-room lists, as a store would keep them;
-// ids in `holes` are never returned (a store that lost rows).
+// ids in `holes` are never returned (a store that lost rows); with
+// fail_reads every read fails part way (an I/O error).
 class FakeHistory final : public HistorySource {
  public:
   bool head(std::string_view room, PastRoom* out) override {
@@ -109,17 +110,20 @@ class FakeHistory final : public HistorySource {
     *out = it->second;
     return true;
   }
-  std::vector<PastEvent> read(std::string_view room, uint64_t after, uint64_t before,
-                              size_t limit) override {
+  bool read(std::string_view room, uint64_t after, uint64_t before, size_t limit,
+            std::vector<PastEvent>* out) override {
     ++reads;
-    std::vector<PastEvent> out;
     auto it = rooms.find(std::string(room));
-    if (it == rooms.end()) return out;
+    if (it == rooms.end()) return !fail_reads;
+    std::vector<PastEvent> got;
     for (const PastEvent& e : it->second) {
-      if (e.id > after && e.id < before && !holes.count(e.id)) out.push_back(e);
+      if (e.id > after && e.id < before && !holes.count(e.id)) got.push_back(e);
     }
-    if (out.size() > limit) out.erase(out.begin(), out.end() - ptrdiff_t(limit));
-    return out;
+    if (got.size() > limit) got.erase(got.begin(), got.end() - ptrdiff_t(limit));
+    // A failing store returns what it read before the error: the oldest half.
+    if (fail_reads) got.resize(got.size() / 2);
+    out->insert(out->end(), got.begin(), got.end());
+    return !fail_reads;
   }
   void add(std::string_view room, const NumberedEvent& e) {
     rooms[std::string(room)].push_back(
@@ -129,6 +133,7 @@ class FakeHistory final : public HistorySource {
   std::map<std::string, std::vector<PastEvent>> rooms;
   std::map<std::string, PastRoom> heads;  // rooms the store knows by name
   std::set<uint64_t> holes;
+  bool fail_reads = false;
   size_t reads = 0;
 };
 

@@ -94,6 +94,29 @@ TEST(Source, AHoleInTheStoreIsNotUsed) {
       << "only the part the ring holds, and older ones exist";
 }
 
+// A read the store fails is no page of history: the requester gets
+// `unavailable` (and may retry), never a short page that passes for all
+// there is. What the ring holds is still served without the store.
+TEST(Source, AFailedReadAnswersUnavailable) {
+  Loaded l;
+  l.join(9, "zed", "");
+  l.store.fail_reads = true;
+  EXPECT_EQ(l.c.send(9, R"({"type":"history","room":"dev","before":481,"limit":5,"ref":"h1"})"),
+            "error unavailable room=dev ref=h1");
+  EXPECT_EQ(l.c.send(9, R"({"type":"history","room":"dev","before":490,"limit":15})"),
+            "error unavailable room=dev")
+      << "part store, part ring: all or nothing";
+  size_t reads = l.store.reads;
+  EXPECT_EQ(l.c.send(9, R"({"type":"history","room":"dev","before":490,"limit":5})"),
+            history_line(485, 489, true))
+      << "the ring alone";
+  EXPECT_EQ(l.store.reads, reads);
+  l.store.fail_reads = false;
+  EXPECT_EQ(l.c.send(9, R"({"type":"history","room":"dev","before":481,"limit":5})"),
+            history_line(476, 480, true))
+      << "once reads succeed again";
+}
+
 // A resume the store cannot serve gap-free is no resume: the client gets
 // resumed=false and its history, as when N+1 is gone.
 TEST(Source, AHoleInTheStoreIsNoResume) {

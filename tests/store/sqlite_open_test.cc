@@ -14,30 +14,10 @@ namespace {
 
 using store_test::exists;
 using store_test::msg;
+using store_test::raw_exec;
+using store_test::raw_int;
 using store_test::read_bytes;
 constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
-
-// Runs SQL on the file with a plain connection, as another program would.
-void raw_exec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
-  sqlite3_free(err);
-  sqlite3_close(db);
-}
-
-int64_t raw_int(const std::string& path, const char* sql) {
-  sqlite3* db = nullptr;
-  sqlite3_stmt* s = nullptr;
-  int64_t v = -1;
-  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-    v = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return v;
-}
 
 // Opens and expects a refusal whose line contains `want`; returns the line.
 std::string refused(const std::string& path, const std::string& want, SqliteOptions o = {}) {
@@ -123,7 +103,8 @@ TEST(SqliteOpen, ANewerSchemaIsRefusedAndTheFileUntouched) {
   ASSERT_TRUE(SqliteStore::open(path, {}, &error)) << error;
   raw_exec(path, "PRAGMA user_version = 99");
   std::string before = read_bytes(path);
-  refused(path, "schema version 99 is newer than this chatd knows (1)");
+  refused(path, "schema version 99 is newer than this chatd knows (" +
+                    std::to_string(schema_migrations().back().version) + ")");
   EXPECT_EQ(read_bytes(path), before);
   EXPECT_FALSE(exists(path + "-wal"));
 }
