@@ -29,6 +29,7 @@
 #include "net/flush_scratch.h"
 #include "net/output_queue.h"
 #include "net/socket.h"
+#include "tcp_pair.h"
 #include "ws/encoder.h"
 
 namespace chatd {
@@ -86,37 +87,6 @@ void BM_HistoryBuildSlices(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * int64_t(kEvents));
 }
 BENCHMARK(BM_HistoryBuildSlices)->Arg(32)->Arg(1024);
-
-// A connected loopback TCP pair, the writer non-blocking with buffers large
-// enough that one answer is never a short write.
-struct TcpPair {
-  UniqueFd listener, writer, reader;
-  bool ok = false;
-  TcpPair() {
-    long l = listen_tcp("127.0.0.1", 0, 4);
-    if (l < 0) return;
-    listener.reset(int(l));
-    long r = connect_tcp("127.0.0.1", uint16_t(local_port(int(l))));
-    if (r < 0) return;
-    reader.reset(int(r));
-    long w = accept_nonblocking(int(l), nullptr);
-    if (w < 0) return;
-    writer.reset(int(w));
-    set_nodelay(int(w));
-    int big = 4 << 20;
-    setsockopt(int(w), SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
-    setsockopt(int(r), SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-    ok = true;
-  }
-  bool drain(size_t n, std::vector<char>& buf) {
-    while (n > 0) {
-      ssize_t got = recv(reader.get(), buf.data(), std::min(n, buf.size()), 0);
-      if (got <= 0) return false;
-      n -= size_t(got);
-    }
-    return true;
-  }
-};
 
 // Arg 1: 0 the copy path, 1 slices.
 void BM_HistoryFlush(benchmark::State& state) {
