@@ -118,7 +118,7 @@ class Server {
   void note_commit(bool stored, const std::string& error);
   void delivered(TurnBatch& batch, bool stored);
   void deliver(const TurnBatch::Item& item, bool stored);
-  void fan_out(const Room& room, const BlockRef& event);
+  void fan_out(const Room& room, std::span<const BlockRef> events);
   void add_to_run(const Room& room, BlockRef event);
   void fan_out_run();
   void settle_overflows();

@@ -194,7 +194,7 @@ void Server::deliver(const TurnBatch::Item& item, bool stored) {
     for (const BlockRef& b : a.replay) enqueue(*c, b);
     metrics_.replayed_events += a.replay.size();
   }
-  fan_out(*e.room, a.event);
+  fan_out(*e.room, {&a.event, 1});
   // A leave asked for is sent to the leaver too, who is no member any more.
   if (e.kind == EventKind::leave && to_origin) {
     enqueue(*c, a.event);
@@ -202,18 +202,18 @@ void Server::deliver(const TurnBatch::Item& item, bool stored) {
   }
 }
 
-// One reference to the same framed block for every local member: no copy
-// and no allocation per recipient (the queue's slot array is kept between
+// One reference to each framed block for every local member: no copy and
+// no allocation per recipient (the queue's slot array is kept between
 // turns). A closing member still gets what precedes its own leave event,
 // which comes before its close frame; a member whose connection is gone
 // (its leave is on the way) gets nothing, even if its slot is in use again.
-void Server::fan_out(const Room& room, const BlockRef& event) {
+void Server::fan_out(const Room& room, std::span<const BlockRef> events) {
   for (const Member& m : room.members()) {
     if (m.id == kNoMember) continue;
     Connection& c = slot(uint32_t(m.id));
     if (c.phase == Phase::free || token_of(c) != m.id) continue;
-    enqueue(c, event);
-    ++metrics_.events_out;
+    enqueue_run(c, events);
+    metrics_.events_out += events.size();
   }
 }
 
@@ -230,13 +230,7 @@ void Server::add_to_run(const Room& room, BlockRef event) {
 
 void Server::fan_out_run() {
   if (run_.empty()) return;
-  for (const Member& m : run_room_->members()) {
-    if (m.id == kNoMember) continue;
-    Connection& c = slot(uint32_t(m.id));
-    if (c.phase == Phase::free || token_of(c) != m.id) continue;
-    enqueue_run(c, run_);
-    metrics_.events_out += run_.size();
-  }
+  fan_out(*run_room_, run_);
   run_.clear();
   run_room_ = nullptr;
 }

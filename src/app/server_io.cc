@@ -119,7 +119,7 @@ void Server::queued(Connection& c) {
   }
 }
 
-// enqueue() of each block in turn, the checks done once for the run.
+// enqueue() of each block in turn, the checks done once for them all.
 void Server::enqueue_run(Connection& c, std::span<const BlockRef> blocks) {
   assert(c.phase != Phase::free && "a freed slot's queue must stay empty for its next connection");
   metrics_.frames_written += blocks.size();
