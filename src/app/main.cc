@@ -21,14 +21,6 @@ int main(int argc, char** argv) {
     case ConfigAction::run:
       break;
   }
-  if (!parsed.config.redis_url.empty()) {
-    // Parsed and checked so scripts can be written now, but there is no
-    // broker yet: running as a lone node would silently split the service.
-    std::fprintf(stderr,
-                 "chatd: --redis: the Redis broker is not available in this version "
-                 "(docs/CLUSTER.md); run without --redis\n");
-    return 2;
-  }
   std::string error;
   std::unique_ptr<Server> server = Server::create(parsed.config, error);
   if (!server) {

@@ -44,6 +44,7 @@ ChatLimits chat_limits(const Config& c) {
   l.max_replay = c.max_replay;
   l.history_memory = c.history_memory;
   l.epoch_seed = random_seed();
+  l.shared_rooms = !c.redis_url.empty();
   return l;
 }
 
@@ -78,7 +79,9 @@ Server::Server(const Config& config, std::unique_ptr<EventStore> store)
                  int64_t(config.idle_timeout_s - config.ping_interval_s) * 1000, kClosingLingerMs}),
       store_(std::move(store)),
       history_(store_.get()),
-      engine_(chat_limits(config), &history_, store_->durable()) {
+      // With --redis the rooms' history is the broker's, not a store's.
+      engine_(chat_limits(config), config.redis_url.empty() ? &history_ : nullptr,
+              config.redis_url.empty() && store_->durable()) {
   reader_limits_.max_message = config.max_message;
   ping_frame_ = make_frame(Opcode::ping, {});
 }
@@ -105,7 +108,7 @@ std::unique_ptr<Server> Server::create(const Config& config, std::string& error)
   // The engine is built over the store. A database that cannot be used
   // stops the start with its one line, the file untouched.
   std::unique_ptr<EventStore> store;
-  if (config.db == ":memory:") {
+  if (config.db == ":memory:" || !config.redis_url.empty()) {
     store = std::make_unique<MemoryStore>();
   } else {
     SqliteOptions options;
@@ -133,7 +136,8 @@ std::unique_ptr<Server> Server::create(const Config& config, std::string& error)
   s->listening_ = true;
   s->loop_.add(s->signals_.get(), EPOLLIN, kSignalToken);
   if (int cfd = s->store_->completion_fd(); cfd >= 0) s->loop_.add(cfd, EPOLLIN, kStoreToken);
-  s->load_rooms();
+  if (config.redis_url.empty()) s->load_rooms();
+  if (!config.redis_url.empty()) s->start_broker();
 
   // The table has room for one slot per possible fd, reserved once here so
   // it never moves (a Connection& stays valid for a whole loop turn). Slots
@@ -154,11 +158,15 @@ int Server::run() {
   for (;;) {
     int64_t now = mono_ms();
     run_timeouts(now);
+    if (broker_) broker_->on_timer(now), after_broker();
     free_queued();
     finish_turn();  // commit, then deliver: nothing is sent before it is stored
+    if (broker_) after_broker();
     flush_dirty();
     prune_due_ = store_->prune_step();
-    if (stopping_ && (metrics_.connections_open == 0 || now >= stop_deadline_)) break;
+    bool farewell = broker_ && broker_->bye_pending();
+    if (stopping_ && ((metrics_.connections_open == 0 && !farewell) || now >= stop_deadline_))
+      break;
     int timeout = dirty_.empty() ? wait_timeout(now) : 0;
     if (heap_settling_ && (timeout < 0 || timeout > kTrimAfterQuietMs)) timeout = kTrimAfterQuietMs;
     int n = loop_.wait(events.data(), kMaxEvents, timeout);
@@ -200,6 +208,10 @@ void Server::dispatch(const epoll_event& ev) {
   if (ev.data.u64 == kListenerToken) return on_accept();
   if (ev.data.u64 == kSignalToken) return on_signal();
   if (ev.data.u64 == kStoreToken) return on_commits_done();
+  if (is_broker_token(ev.data.u64)) {
+    if (broker_) broker_->on_events(ev.data.u64, ev.events), after_broker();
+    return;
+  }
   uint32_t fd = uint32_t(ev.data.u64);
   Connection& c = slot(fd);
   if (c.phase == Phase::free || token_of(c) != ev.data.u64) return;  // stale event
@@ -329,6 +341,10 @@ void Server::begin_shutdown() {
       timeouts_.arm(uint32_t(c.fd), kClosingLane, now);
     }
   }
+  // One farewell for the whole node: every member's leave in each room and
+  // the nicks freed, in one step on Redis (the per-connection leaves were
+  // not sent, see cluster_submit).
+  if (broker_) (void)broker_->bye();
 }
 
 void Server::run_timeouts(int64_t now) {
@@ -370,6 +386,7 @@ int Server::wait_timeout(int64_t now) const {
   if ((!batch_.empty() && !committing_) || !retry_leaves_.empty()) earlier(now + kStoreRetryMs);
   if (prune_due_) earlier(now + kPruneStepMs);
   if (stopping_) earlier(stop_deadline_);
+  if (broker_ && broker_->next_deadline_ms() >= 0) earlier(broker_->next_deadline_ms());
   return t;
 }
 

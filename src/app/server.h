@@ -16,7 +16,9 @@
 #include <sys/epoll.h>
 
 #include <array>
+#include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -30,6 +32,8 @@
 #include "app/turn_batch.h"
 #include "base/fd.h"
 #include "chat/engine.h"
+#include "chat/errors.h"
+#include "cluster/broker.h"
 #include "http/handshake.h"
 #include "http/static_files.h"
 #include "net/event_loop.h"
@@ -118,6 +122,9 @@ class Server {
   void note_commit(bool stored, const std::string& error);
   void delivered(TurnBatch& batch, bool stored);
   void deliver(const TurnBatch::Item& item, bool stored);
+  // Sends what applying e produced: the welcome and replay to its joiner c,
+  // the event to every member (a msg joins the current run).
+  void send_applied(const NumberedEvent& e, Connection* c, Applied& a);
   void fan_out(const Room& room, std::span<const BlockRef> events);
   void add_to_run(const Room& room, BlockRef event);
   void fan_out_run();
@@ -125,6 +132,39 @@ class Server {
   Connection* target(TurnBatch::Target t);
   TurnBatch::Target target_of(const Connection& c) const { return {uint32_t(c.fd), c.generation}; }
   void update_chat_gauges();
+
+  // server_cluster.cc: several nodes through the Redis broker.
+  struct PendingEvent {
+    enum class State : uint8_t { waiting, sent, uncertain };
+    Room* room = nullptr;  // held: the proposal counts in room->in_flight
+    EventKind kind = EventKind::msg;
+    MemberId member = kNoMember;
+    std::string nick, text, epoch, ref;  // the proposal's views, copied
+    JoinAsk ask;                         // its views are the strings above
+    TurnBatch::Target target;
+    State state = State::waiting;
+    bool owed = false;  // a leave of an ending connection: kept until Redis takes it
+    uint8_t attempts = 0;
+  };
+  struct RoomsAsk {
+    TurnBatch::Target target;
+    std::string ref;
+  };
+  static bool is_broker_token(uint64_t token);
+  void start_broker();
+  void after_broker();
+  void cluster_submit(const Proposal& p, Connection* origin, bool owed);
+  void publish_pending(uint64_t cookie, PendingEvent& pe);
+  void fail_pending(uint64_t cookie, std::optional<ChatError> error);
+  void on_broker_published(uint64_t cookie, PublishStatus st);
+  void on_broker_live(std::string_view room);
+  void on_broker_event(std::string_view room, const FeedEvent& e);
+  void on_broker_synced(const RoomSnapshot& s);
+  void list_rooms(Connection& c, std::string_view ref);
+  void on_broker_rooms(uint64_t cookie, std::span<const ListedRoom> rooms, bool ok);
+  void release_nick(const std::string& nick, MemberId id);
+  void on_broker_health(bool up);
+  void on_broker_reaped();
 
   Connection& slot(uint32_t fd) { return conns_[fd]; }
   uint64_t token_of(const Connection& c) const {
@@ -171,6 +211,18 @@ class Server {
   std::vector<BlockRef> run_;
   BlockRef ping_frame_;         // shared: every idle ping is the same bytes
   FlushScratch flush_scratch_;  // shared by every flush: small frames copied into one run
+
+  // Several nodes (--redis): the broker, and the proposals waiting for it in
+  // the order they were made (cookie order).
+  std::unique_ptr<Broker> broker_;
+  std::map<uint64_t, PendingEvent> pending_;
+  std::unordered_map<uint64_t, RoomsAsk> rooms_asks_;
+  uint64_t next_cookie_ = 1;
+  std::vector<std::pair<std::string, MemberId>> owed_releases_;  // nicks to free when Redis is back
+  std::vector<std::string> freed_rooms_;                         // scratch for after_broker
+  std::vector<uint64_t> live_cookies_;                           // scratch for on_broker_live
+  std::vector<ChatEngine::SyncedMember> synced_;                 // scratch for on_broker_synced
+  std::vector<PastEvent> past_;                                  // scratch for on_broker_synced
 
   bool heap_settling_ = false;  // activity since the last malloc_trim
   bool stopping_ = false;

@@ -34,12 +34,14 @@ void Server::handle_text(Connection& c, const uint8_t* data, size_t len) {
   Outcome out = engine_.on_text(c.session, token_of(c), data, len, mono_ms());
   if (out.reply) send_direct(c, std::move(out.reply));
   if (!out.message.empty()) send_direct(c, out.message);
+  if (out.list_rooms) list_rooms(c, out.ref);
   if (out.has_event) submit(out.event, &c);
 }
 
 // Numbers p and adds it to the turn's batch: nothing of it is stored or
 // sent before finish_turn().
 void Server::submit(const Proposal& p, Connection* origin) {
+  if (broker_) return cluster_submit(p, origin, false);
   NumberedEvent e = sequencer_.number(p, wall_ms());
   TurnBatch::Target t;
   if (origin) {
@@ -67,7 +69,12 @@ void Server::send_direct(Connection& c, std::span<const BlockSlice> message) {
 void Server::end_chat(Connection& c) {
   leaving_.clear();
   engine_.on_disconnect(c.session, token_of(c), leaving_);
-  for (const Proposal& p : leaving_) submit(p, &c);
+  if (broker_) {
+    for (const Proposal& p : leaving_) cluster_submit(p, &c, true);
+    if (c.session.p && !stopping_) release_nick(c.session.p->nick, token_of(c));
+  } else {
+    for (const Proposal& p : leaving_) submit(p, &c);
+  }
   c.session = Session{};
   update_chat_gauges();
 }
@@ -186,8 +193,13 @@ void Server::deliver(const TurnBatch::Item& item, bool stored) {
     return;
   }
   Applied a = engine_.apply(e, mono_ms());
+  send_applied(e, c, a);
+}
+
+void Server::send_applied(const NumberedEvent& e, Connection* c, Applied& a) {
   if (stopping_) return;  // everyone is leaving: no n^2 leave events
-  if (plain_msg) return add_to_run(*e.room, std::move(a.event));
+  if (e.kind == EventKind::msg) return add_to_run(*e.room, std::move(a.event));
+  fan_out_run();  // whatever follows a run goes after it, as it was numbered
   bool to_origin = c && c->phase == Phase::websocket;
   if (a.welcome && to_origin) {
     enqueue(*c, std::move(a.welcome));

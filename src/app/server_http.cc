@@ -1,5 +1,6 @@
 // The HTTP phase: request heads out of the ring, one response each, and the
 // upgrade that hands the rest of the ring to the WebSocket phase.
+#include "app/cluster_metrics.h"
 #include "app/server.h"
 #include "base/clock.h"
 #include "http/handshake.h"
@@ -32,18 +33,24 @@ void Server::handle_http(Connection& c) {
         c.in.consume(r.head_len);  // the bytes behind it are the first frames
         return;
       case RouteKind::healthz:
-        if (store_ok_) {
+        if (broker_ && !broker_->ready()) {
+          std::string why = std::string(broker_->why_not_ready()) + "\n";
+          enqueue(c, make_response(503, "text/plain; charset=utf-8", why, head_only, keep));
+        } else if (store_ok_) {
           enqueue(c, make_response(200, "text/plain; charset=utf-8", "ok", head_only, keep));
         } else {
           enqueue(c, make_response(503, "text/plain; charset=utf-8", "store unavailable\n",
                                    head_only, keep));
         }
         break;
-      case RouteKind::metrics:
+      case RouteKind::metrics: {
         update_chat_gauges();
-        enqueue(c, make_response(200, "text/plain; version=0.0.4; charset=utf-8",
-                                 render_metrics(metrics_, store_->stats()), head_only, keep));
+        std::string text = render_metrics(metrics_, store_->stats());
+        if (broker_) append_cluster_metrics(text, *broker_, pending_.size());
+        enqueue(c, make_response(200, "text/plain; version=0.0.4; charset=utf-8", text, head_only,
+                                 keep));
         break;
+      }
       case RouteKind::static_file:
         enqueue(c, static_files_.serve(req, keep));
         break;

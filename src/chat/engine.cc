@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "base/epoch.h"
 #include "chat/history_answer.h"
 #include "chat/rules.h"
 
@@ -33,8 +34,8 @@ ChatEngine::ChatEngine(const ChatLimits& limits, HistorySource* source, bool dur
 Outcome ChatEngine::fail(ChatError e, const ParsedMessage& m) {
   ++counters_.errors;
   std::string_view ref = view(m.ref);
-  if (!m.room.present && ref.empty()) return {error_frames_[size_t(e)], false, {}, {}};
-  return {encode_error(e, m.room.present ? &m.room.text : nullptr, ref), false, {}, {}};
+  if (!m.room.present && ref.empty()) return {error_frames_[size_t(e)], false, {}, {}, false, {}};
+  return {encode_error(e, m.room.present ? &m.room.text : nullptr, ref), false, {}, {}, false, {}};
 }
 
 Outcome ChatEngine::on_text(Session& s, MemberId id, const uint8_t* json, size_t len,
@@ -205,6 +206,12 @@ Outcome ChatEngine::rooms(Session& s, const ParsedMessage& m, int64_t mono_ms) {
     ++counters_.rate_limited;
     return fail(ChatError::rate_limited, m);
   }
+  Outcome out;
+  if (limits_.shared_rooms) {
+    out.list_rooms = true;
+    out.ref = view(m.ref);
+    return out;
+  }
   constexpr size_t kMaxListed = 100;
   std::vector<RoomLine> lines;
   for (const auto& [name, room] : rooms_) {
@@ -216,7 +223,6 @@ Outcome ChatEngine::rooms(Session& s, const ParsedMessage& m, int64_t mono_ms) {
   size_t n = std::min(lines.size(), kMaxListed);
   std::partial_sort(lines.begin(), lines.begin() + ptrdiff_t(n), lines.end(), busier);
   lines.resize(n);
-  Outcome out;
   out.reply = encode_rooms(lines, view(m.ref));
   return out;
 }
@@ -275,6 +281,48 @@ Applied ChatEngine::apply(const NumberedEvent& e, int64_t mono_ms) {
   }
   maybe_idle(&room);
   return out;
+}
+
+Applied ChatEngine::apply_external(const NumberedEvent& e, int64_t mono_ms) {
+  ++e.room->in_flight;
+  return apply(e, mono_ms);
+}
+
+void ChatEngine::sync_room(Room* r, std::string_view epoch, uint64_t last_id,
+                           std::span<const SyncedMember> members, std::span<const PastEvent> recent,
+                           std::vector<MemberId>* dropped) {
+  std::vector<Member> next;
+  next.reserve(members.size());
+  for (const SyncedMember& m : members) {
+    if (m.id != kNoMember) {
+      // This node's member keeps its shared nick block, if it still is one.
+      auto it = std::find_if(r->members().begin(), r->members().end(),
+                             [&](const Member& x) { return x.id == m.id; });
+      if (it == r->members().end()) continue;
+      next.push_back(*it);
+      continue;
+    }
+    next.push_back(Member{kNoMember, make_nick(m.nick)});
+  }
+  for (const Member& m : r->members()) {
+    if (m.id == kNoMember) continue;
+    bool still =
+        std::any_of(next.begin(), next.end(), [&](const Member& x) { return x.id == m.id; });
+    if (!still && dropped) dropped->push_back(m.id);
+  }
+  counters_.memberships -= std::min<uint64_t>(counters_.memberships, r->size());
+  counters_.memberships += next.size();
+  r->restore(epoch, last_id, std::move(next));
+  for (const PastEvent& ev : recent) {
+    r->preload(ev.id, encode_event(r->name(), ev.kind, ev.id, ev.ts, ev.nick, ev.text),
+               ring_limits_);
+  }
+  maybe_idle(r);
+}
+
+Proposal ChatEngine::rejoin(Session& s, MemberId id, Room* r) {
+  ++r->in_flight;
+  return {r, EventKind::join, id, s.p->nick, {}, {}};
 }
 
 void ChatEngine::drop(const Proposal& p, Session* s) {
@@ -367,20 +415,22 @@ void ChatEngine::release(Participant& p, Room* r) {
 // when someone joins it again. With the memory store its ring is its only
 // history, so it stays until the table is full. Freeing waits for
 // sweep_rooms(): the caller of apply() still uses the room.
-void ChatEngine::maybe_idle(Room* r) {
-  if (r->holders || r->in_flight || r->size()) return;
-  if (!durable_source_ && !r->ring().empty()) return;
-  idle_.emplace_back(r->name());
+bool ChatEngine::in_use(const Room& r) const {
+  if (r.holders || r.in_flight) return true;
+  if (limits_.shared_rooms) return r.local_members() > 0;
+  return r.size() > 0 || (!durable_source_ && !r.ring().empty());
 }
 
-void ChatEngine::sweep_rooms() {
-  for (const std::string& name : idle_) {
+void ChatEngine::maybe_idle(Room* r) {
+  if (!in_use(*r)) idle_.emplace_back(r->name());
+}
+
+void ChatEngine::sweep_rooms(std::vector<std::string>* freed) {
+  for (std::string& name : idle_) {
     auto it = rooms_.find(name);
-    if (it == rooms_.end()) continue;
-    const Room& r = *it->second;
-    if (r.holders || r.in_flight || r.size()) continue;
-    if (!durable_source_ && !r.ring().empty()) continue;
+    if (it == rooms_.end() || in_use(*it->second)) continue;
     rooms_.erase(it);
+    if (freed) freed->push_back(std::move(name));
   }
   idle_.clear();
 }
@@ -390,6 +440,7 @@ bool ChatEngine::evict_one_empty_room() {
   for (auto it = rooms_.begin(); it != rooms_.end(); ++it) {
     const Room& r = *it->second;
     if (r.holders || r.in_flight || r.size()) continue;
+    if (limits_.shared_rooms) continue;  // freed at once by sweep_rooms()
     if (victim == rooms_.end() || r.last_used_ms < victim->second->last_used_ms) victim = it;
   }
   if (victim == rooms_.end()) return false;
@@ -397,20 +448,8 @@ bool ChatEngine::evict_one_empty_room() {
   return true;
 }
 
-// Eight base-36 characters from a splitmix64 of the seed and a counter: a
-// new room (or one whose history is gone) never reuses a past epoch.
 std::string ChatEngine::new_epoch() {
-  uint64_t z = limits_.epoch_seed + 0x9e3779b97f4a7c15ull * ++epochs_made_;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  z ^= z >> 31;
-  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-  std::string e(8, '0');
-  for (char& c : e) {
-    c = kDigits[z % 36];
-    z /= 36;
-  }
-  return e;
+  return make_epoch(limits_.epoch_seed, ++epochs_made_);
 }
 
 bool ChatEngine::collect(const Room& r, uint64_t after, uint64_t before, size_t limit,

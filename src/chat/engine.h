@@ -46,6 +46,10 @@ struct ChatLimits {
   uint32_t max_replay = 1000;          // --max-replay
   size_t history_memory = 256 * 1024;  // --history-memory: ring bytes per room
   uint64_t epoch_seed = 0;             // makes new epochs differ between runs
+  // Several nodes (--redis): a broker numbers the events, keeps the rooms'
+  // history and lists the rooms; members of other nodes do not keep a room
+  // in this node's memory.
+  bool shared_rooms = false;
 };
 
 // A connection's chat identity: its nick (held from the first join until the
@@ -72,6 +76,10 @@ struct Outcome {
   // A reply made of pieces of blocks (history_answer.h), to be sent in
   // order with nothing between them; valid until the next on_text().
   std::span<const BlockSlice> message;
+  // Shared rooms: a `rooms` request the broker must answer (with `ref`,
+  // valid until the next on_text()).
+  bool list_rooms = false;
+  std::string_view ref;
 };
 
 // What applying one numbered event produces.
@@ -114,6 +122,25 @@ class ChatEngine {
   // come back too, following e.ask.
   Applied apply(const NumberedEvent& e, int64_t mono_ms);
 
+  // Folds in an event that no proposal of this engine is waiting for: one
+  // numbered on another node (member kNoMember), or a join the app makes
+  // for a member of this node again after its room started again.
+  Applied apply_external(const NumberedEvent& e, int64_t mono_ms);
+
+  // A member of a shared room, as the broker lists it: one of this node's
+  // (id) or another's (kNoMember).
+  struct SyncedMember {
+    MemberId id = kNoMember;
+    std::string_view nick;
+  };
+  // Starts a shared room again from the broker's snapshot: epoch, last id,
+  // members in join order, its newest events (oldest first). Members of
+  // this node that the snapshot lacks are no members any more; they are
+  // appended to `dropped` (their sessions still list the room).
+  void sync_room(Room* r, std::string_view epoch, uint64_t last_id,
+                 std::span<const SyncedMember> members, std::span<const PastEvent> recent,
+                 std::vector<MemberId>* dropped);
+
   // A proposal that will not be numbered (its store write failed): undoes
   // what on_text did for it in `s` (null when the connection is gone) and
   // lets the room's numbering restart from its last applied id. p.room
@@ -124,13 +151,20 @@ class ChatEngine {
   // the last call, once their history is safe in a durable store; with the
   // memory store a room keeps its ring until the table is full. The app
   // calls it after a batch is delivered, when no Room* of it is held.
-  void sweep_rooms();
+  void sweep_rooms(std::vector<std::string>* freed = nullptr);
 
   // Adds a room found in the store at start, with its newest events (already
   // stored, oldest first) in its ring. Rooms not loaded so are read back
   // from the HistorySource when first joined.
   void load_room(std::string_view name, std::string_view epoch, uint64_t last_id,
                  uint64_t oldest_id, std::span<const PastEvent> recent);
+
+  // A member of this node that a shared room's snapshot no longer lists (the
+  // room started again) joins it again: its session still lists the room.
+  Proposal rejoin(Session& s, MemberId id, Room* r);
+
+  // The key nicks are compared by: ASCII lower case (PROTOCOL.md).
+  static std::string nick_key(std::string_view nick);
 
   Room* find_room(std::string_view name) const;
   size_t room_count() const { return rooms_.size(); }
@@ -166,6 +200,9 @@ class ChatEngine {
   // A room the store knows but memory does not: its head and newest events.
   std::unique_ptr<Room> read_back_room(std::string_view name);
   bool evict_one_empty_room();
+  // Whether r must stay in memory: members here (anywhere, unless shared),
+  // sessions listing it, proposals in flight, or its only copy of history.
+  bool in_use(const Room& r) const;
   std::string new_epoch();
   // The newest `limit` events of r with after < id < before, oldest first,
   // into out (the source for those older than the ring, then the ring).
@@ -173,7 +210,6 @@ class ChatEngine {
   // the ring has, and is no complete answer.
   bool collect(const Room& r, uint64_t after, uint64_t before, size_t limit,
                std::vector<BlockRef>& out);
-  static std::string nick_key(std::string_view nick);
 
   ChatLimits limits_;
   RingLimits ring_limits_;

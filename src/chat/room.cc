@@ -32,6 +32,16 @@ BlockRef Room::apply(const NumberedEvent& e, const RingLimits& limits, BlockRef 
   return block;
 }
 
+void Room::restore(std::string_view epoch, uint64_t last_id, std::vector<Member> members) {
+  epoch_ = std::string(epoch);
+  last_id_ = last_id;
+  sequenced_id = last_id;
+  members_ = std::move(members);
+  local_ = size_t(std::count_if(members_.begin(), members_.end(),
+                                [](const Member& m) { return m.id != kNoMember; }));
+  ring_ = EventRing();
+}
+
 void Room::preload(uint64_t id, BlockRef block, const RingLimits& limits) {
   ring_.push(id, std::move(block), limits);
   last_id_ = std::max(last_id_, id);

@@ -35,6 +35,12 @@ class Room {
   // null if malloc failed (the event still counts: ids stay consecutive).
   BlockRef apply(const NumberedEvent& e, const RingLimits& limits, BlockRef nick = {});
 
+  // Starts the room again from a broker's snapshot (several nodes: what the
+  // other nodes numbered is known only as a whole): its epoch, last id and
+  // members, the ring emptied for preload(). Like the constructor, not an
+  // event: nobody is told.
+  void restore(std::string_view epoch, uint64_t last_id, std::vector<Member> members);
+
   // Puts an already stored event into the ring (loading at start), moving
   // last_id up to it.
   void preload(uint64_t id, BlockRef block, const RingLimits& limits);

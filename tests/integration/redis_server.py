@@ -1,0 +1,90 @@
+"""A real redis-server for the cluster tests: on a free loopback port, with
+its own temporary directory, stopped (SIGSTOP), killed and restarted on the
+same port as a test asks. Readiness is waited for by PING, never by sleep."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+REDIS_BIN = shutil.which("redis-server") or "/usr/bin/redis-server"
+WAIT = 10.0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def command(port, *args, timeout=2.0):
+    """Sends one command in RESP and returns the first reply line (bytes)."""
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(b"".join(parts))
+        data = b""
+        while not data.endswith(b"\r\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data.split(b"\r\n", 1)[0]
+
+
+class RedisServer:
+    def __init__(self, persistent=False):
+        if not os.access(REDIS_BIN, os.X_OK):
+            pytest.fail("redis-server is not installed (scripts/install-deps.sh)")
+        self.dir = tempfile.mkdtemp(prefix="chatd-redis-")
+        self.persistent = persistent
+        self.port = free_port()
+        self.proc = None
+        self.start()
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self):
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
+        self.proc = subprocess.Popen(
+            [REDIS_BIN, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, "--save", "",
+             *persistence, "--daemonize", "no", "--logfile", os.path.join(self.dir, "redis.log")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + WAIT
+        while True:
+            try:
+                if command(self.port, "PING") == b"+PONG":
+                    return
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                log = open(os.path.join(self.dir, "redis.log")).read() if os.path.exists(os.path.join(self.dir, "redis.log")) else ""
+                pytest.fail(f"redis-server did not start on {self.port}: {log[-2000:]}")
+            time.sleep(0.02)  # polling the PING, bounded by the deadline
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(WAIT)
+
+    def pause(self):
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.kill()
+            self.proc.wait(WAIT)
+        shutil.rmtree(self.dir, ignore_errors=True)
