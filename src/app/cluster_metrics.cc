@@ -30,8 +30,7 @@ void append_cluster_metrics(std::string& out, const Broker& b, size_t pending) {
       "Gaps on a room's subscription filled from its log.", s.gaps_filled);
   add(out, "cluster_room_resets_total", "counter",
       "Rooms whose history Redis lost, started again under a new epoch.", s.resets);
-  add(out, "cluster_nodes_reaped_total", "counter", "Dead nodes this node reaped.",
-      s.reaped_nodes);
+  add(out, "cluster_nodes_reaped_total", "counter", "Dead nodes this node reaped.", s.reaped_nodes);
   add(out, "cluster_pending_proposals", "gauge", "Proposals waiting for Redis.", pending);
   add(out, "redis_reconnects_total", "counter", "Connections to Redis that became ready.",
       cmd.connects + sub.connects);

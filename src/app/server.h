@@ -150,6 +150,11 @@ class Server {
     TurnBatch::Target target;
     std::string ref;
   };
+  struct PageAsk {
+    TurnBatch::Target target;
+    std::string room, epoch, ref;
+    uint64_t before = 0;
+  };
   static bool is_broker_token(uint64_t token);
   void start_broker();
   void after_broker();
@@ -161,6 +166,9 @@ class Server {
   void on_broker_event(std::string_view room, const FeedEvent& e);
   void on_broker_synced(const RoomSnapshot& s);
   void list_rooms(Connection& c, std::string_view ref);
+  void read_page(Connection& c, const Outcome& out);
+  void on_broker_page(uint64_t cookie, std::string_view epoch, uint64_t oldest,
+                      std::span<const FeedEvent> events, bool ok);
   void on_broker_rooms(uint64_t cookie, std::span<const ListedRoom> rooms, bool ok);
   void release_nick(const std::string& nick, MemberId id);
   void on_broker_health(bool up);
@@ -217,12 +225,15 @@ class Server {
   std::unique_ptr<Broker> broker_;
   std::map<uint64_t, PendingEvent> pending_;
   std::unordered_map<uint64_t, RoomsAsk> rooms_asks_;
+  std::unordered_map<uint64_t, PageAsk> page_asks_;
   uint64_t next_cookie_ = 1;
   std::vector<std::pair<std::string, MemberId>> owed_releases_;  // nicks to free when Redis is back
   std::vector<std::string> freed_rooms_;                         // scratch for after_broker
   std::vector<uint64_t> live_cookies_;                           // scratch for on_broker_live
   std::vector<ChatEngine::SyncedMember> synced_;                 // scratch for on_broker_synced
   std::vector<PastEvent> past_;                                  // scratch for on_broker_synced
+  std::vector<BlockRef> page_blocks_;                            // scratch for on_broker_page
+  std::vector<BlockSlice> page_answer_;                          // scratch for on_broker_page
 
   bool heap_settling_ = false;  // activity since the last malloc_trim
   bool stopping_ = false;

@@ -35,6 +35,7 @@ void Server::handle_text(Connection& c, const uint8_t* data, size_t len) {
   if (out.reply) send_direct(c, std::move(out.reply));
   if (!out.message.empty()) send_direct(c, out.message);
   if (out.list_rooms) list_rooms(c, out.ref);
+  if (out.fetch) read_page(c, out);
   if (out.has_event) submit(out.event, &c);
 }
 

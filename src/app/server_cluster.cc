@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "chat/errors.h"
+#include "chat/history_answer.h"
 #include "chat/json_writer.h"
 
 namespace chatd {
@@ -75,12 +76,16 @@ void Server::start_broker() {
   h.rooms = [](void* s, uint64_t cookie, std::span<const ListedRoom> rooms, bool ok) {
     static_cast<Server*>(s)->on_broker_rooms(cookie, rooms, ok);
   };
+  h.page = [](void* s, uint64_t cookie, std::string_view epoch, uint64_t oldest,
+              std::span<const FeedEvent> events, bool ok) {
+    static_cast<Server*>(s)->on_broker_page(cookie, epoch, oldest, events, ok);
+  };
   h.health = [](void* s, bool up) { static_cast<Server*>(s)->on_broker_health(up); };
   h.reaped = [](void* s) { static_cast<Server*>(s)->on_broker_reaped(); };
   log_line("cluster: node %s, redis %s, node timeout %u s", o.node_id.c_str(),
            redis_url_for_log(config_.redis).c_str(), config_.node_timeout_s);
-  broker_ = std::make_unique<Broker>(loop_, kRedisCommandToken, kRedisSubscriptionToken,
-                                     std::move(o), h);
+  broker_ =
+      std::make_unique<Broker>(loop_, kRedisCommandToken, kRedisSubscriptionToken, std::move(o), h);
   broker_->start();
 }
 
@@ -182,8 +187,9 @@ void Server::on_broker_published(uint64_t cookie, PublishStatus st) {
       return fail_pending(cookie, ChatError::nick_taken);
     case PublishStatus::not_member:
       // Reaped meanwhile: a leave is then already done, a msg is refused.
-      return fail_pending(cookie, pe.kind == EventKind::leave ? std::nullopt
-                                                              : std::optional(ChatError::unavailable));
+      return fail_pending(cookie, pe.kind == EventKind::leave
+                                      ? std::nullopt
+                                      : std::optional(ChatError::unavailable));
     case PublishStatus::resync:
       broker_->resync(pe.room->name());
       break;
@@ -221,7 +227,8 @@ void Server::on_broker_event(std::string_view room_name, const FeedEvent& fe) {
              room_name.data(), (unsigned long long)fe.id, (unsigned long long)room->last_id());
     return broker_->resync(room_name);
   }
-  NumberedEvent e{room, event_kind(fe.body.kind), fe.id, fe.body.ts, kNoMember, fe.body.nick, fe.body.text, {}};
+  NumberedEvent e{
+      room, event_kind(fe.body.kind), fe.id, fe.body.ts, kNoMember, fe.body.nick, fe.body.text, {}};
   const bool ours = fe.body.node == broker_->node_id();
   auto it = ours && fe.body.cookie ? pending_.find(fe.body.cookie) : pending_.end();
   if (it != pending_.end()) {
@@ -256,10 +263,11 @@ void Server::on_broker_synced(const RoomSnapshot& s) {
   }
   past_.clear();
   for (const FeedEvent& e : s.recent) {
-    past_.push_back({event_kind(e.body.kind), e.id, e.body.ts, std::string(e.body.nick), std::string(e.body.text)});
+    past_.push_back({event_kind(e.body.kind), e.id, e.body.ts, std::string(e.body.nick),
+                     std::string(e.body.text)});
   }
   std::vector<MemberId> dropped;
-  engine_.sync_room(room, s.epoch, s.last_id, synced_, past_, &dropped);
+  engine_.sync_room(room, s.epoch, s.last_id, s.oldest, synced_, past_, &dropped);
   if (!s.reset) return;
   // The room's history as its members knew it is gone: each starts again,
   // with a fresh welcome (resumed false), those Redis no longer lists by
@@ -268,8 +276,14 @@ void Server::on_broker_synced(const RoomSnapshot& s) {
     if (m.id == kNoMember) continue;
     Connection& c = slot(uint32_t(m.id));
     if (c.phase != Phase::websocket || token_of(c) != m.id) continue;
-    enqueue(c, encode_welcome({room->name(), m.nick(), room->members(), room->epoch(),
-                               room->last_id(), false, {}, false}));
+    enqueue(c, encode_welcome({room->name(),
+                               m.nick(),
+                               room->members(),
+                               room->epoch(),
+                               room->last_id(),
+                               false,
+                               {},
+                               false}));
   }
   for (MemberId id : dropped) {
     Connection& c = slot(uint32_t(id));
@@ -303,6 +317,47 @@ void Server::on_broker_rooms(uint64_t cookie, std::span<const ListedRoom> rooms,
     }
   }
   rooms_asks_.erase(it);
+}
+
+// A history page older than the room's ring is read from its log in Redis.
+void Server::read_page(Connection& c, const Outcome& out) {
+  uint64_t cookie = next_cookie_++;
+  std::string_view room = out.fetch_room->name();
+  if (page_asks_.size() >= kMaxPending ||
+      broker_->read_page(room, out.fetch_from, out.fetch_before, cookie) != SendResult::sent) {
+    ++metrics_.unavailable;
+    return enqueue(c, encode_error(ChatError::unavailable, &room, out.ref));
+  }
+  page_asks_[cookie] = {target_of(c), std::string(room), std::string(out.fetch_room->epoch()),
+                        std::string(out.ref), out.fetch_before};
+}
+
+void Server::on_broker_page(uint64_t cookie, std::string_view epoch, uint64_t oldest,
+                            std::span<const FeedEvent> events, bool ok) {
+  auto it = page_asks_.find(cookie);
+  if (it == page_asks_.end()) return;
+  PageAsk ask = std::move(it->second);
+  page_asks_.erase(it);
+  Connection* c = target(ask.target);
+  if (!c || c->phase != Phase::websocket) return;
+  // Another epoch: the room started again meanwhile, this page is of none.
+  if (!ok || epoch != ask.epoch) {
+    ++metrics_.unavailable;
+    std::string_view room = ask.room;
+    return enqueue(*c, encode_error(ChatError::unavailable, &room, ask.ref));
+  }
+  page_blocks_.clear();
+  for (const FeedEvent& e : events) {
+    if (e.id >= ask.before) break;
+    page_blocks_.push_back(
+        encode_event(ask.room, event_kind(e.body.kind), e.id, e.body.ts, e.body.nick, e.body.text));
+  }
+  uint64_t first = events.empty() ? ask.before : events.front().id;
+  bool more = first > oldest && first > 1;
+  history_answer(ask.room, page_blocks_, more, ask.ref, page_answer_);
+  enqueue_message(*c, page_answer_);
+  page_blocks_.clear();
+  page_answer_.clear();
 }
 
 // A connection's nick is free again once it is gone (after its leaves).

@@ -1,6 +1,6 @@
-// Epoch names (the protocol's epoch of a room): eight base-36 characters, the n-th of a sequence seeded once
-// per process from the kernel, so a new room (or one whose history is gone)
-// never reuses a past epoch, on this node or another.
+// Epoch names (the protocol's epoch of a room): eight base-36 characters, the n-th of a sequence
+// seeded once per process from the kernel, so a new room (or one whose history is gone) never
+// reuses a past epoch, on this node or another.
 #pragma once
 
 #include <cstdint>

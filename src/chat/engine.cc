@@ -34,8 +34,18 @@ ChatEngine::ChatEngine(const ChatLimits& limits, HistorySource* source, bool dur
 Outcome ChatEngine::fail(ChatError e, const ParsedMessage& m) {
   ++counters_.errors;
   std::string_view ref = view(m.ref);
-  if (!m.room.present && ref.empty()) return {error_frames_[size_t(e)], false, {}, {}, false, {}};
-  return {encode_error(e, m.room.present ? &m.room.text : nullptr, ref), false, {}, {}, false, {}};
+  if (!m.room.present && ref.empty())
+    return {error_frames_[size_t(e)], false, {}, {}, false, false, nullptr, 0, 0, {}};
+  return {encode_error(e, m.room.present ? &m.room.text : nullptr, ref),
+          false,
+          {},
+          {},
+          false,
+          false,
+          nullptr,
+          0,
+          0,
+          {}};
 }
 
 Outcome ChatEngine::on_text(Session& s, MemberId id, const uint8_t* json, size_t len,
@@ -186,6 +196,20 @@ Outcome ChatEngine::history(Session& s, const ParsedMessage& m, int64_t mono_ms)
   uint64_t before =
       m.before.present ? std::min(m.before.value, room->last_id() + 1) : room->last_id() + 1;
   size_t limit = m.limit.present ? size_t(m.limit.value) : 50;
+  if (limits_.shared_rooms) {
+    // Older than the ring: the broker reads the page from the room's log.
+    uint64_t from = std::max(before > limit ? before - limit : 1, room->oldest_available());
+    uint64_t ring_first = room->ring().empty() ? room->last_id() + 1 : room->ring().first_id();
+    if (from < before && from < ring_first) {
+      Outcome out;
+      out.fetch = true;
+      out.fetch_room = room;
+      out.fetch_from = from;
+      out.fetch_before = before;
+      out.ref = view(m.ref);
+      return out;
+    }
+  }
   if (!collect(*room, 0, before, limit, replay_)) {
     // The store failed to read: a short page would pass for the whole
     // history (PROTOCOL.md: `unavailable`, the client may retry).
@@ -288,7 +312,7 @@ Applied ChatEngine::apply_external(const NumberedEvent& e, int64_t mono_ms) {
   return apply(e, mono_ms);
 }
 
-void ChatEngine::sync_room(Room* r, std::string_view epoch, uint64_t last_id,
+void ChatEngine::sync_room(Room* r, std::string_view epoch, uint64_t last_id, uint64_t oldest,
                            std::span<const SyncedMember> members, std::span<const PastEvent> recent,
                            std::vector<MemberId>* dropped) {
   std::vector<Member> next;
@@ -312,7 +336,7 @@ void ChatEngine::sync_room(Room* r, std::string_view epoch, uint64_t last_id,
   }
   counters_.memberships -= std::min<uint64_t>(counters_.memberships, r->size());
   counters_.memberships += next.size();
-  r->restore(epoch, last_id, std::move(next));
+  r->restore(epoch, last_id, oldest, std::move(next));
   for (const PastEvent& ev : recent) {
     r->preload(ev.id, encode_event(r->name(), ev.kind, ev.id, ev.ts, ev.nick, ev.text),
                ring_limits_);

@@ -76,9 +76,15 @@ struct Outcome {
   // A reply made of pieces of blocks (history_answer.h), to be sent in
   // order with nothing between them; valid until the next on_text().
   std::span<const BlockSlice> message;
-  // Shared rooms: a `rooms` request the broker must answer (with `ref`,
-  // valid until the next on_text()).
+  // Shared rooms: a `rooms` request the broker must answer, or a history
+  // page older than the room's ring, ids [fetch_from, fetch_before), for
+  // the broker to read from the room's log (`ref` and `fetch_room` valid
+  // until the next on_text()).
   bool list_rooms = false;
+  bool fetch = false;
+  Room* fetch_room = nullptr;
+  uint64_t fetch_from = 0;
+  uint64_t fetch_before = 0;
   std::string_view ref;
 };
 
@@ -134,10 +140,11 @@ class ChatEngine {
     std::string_view nick;
   };
   // Starts a shared room again from the broker's snapshot: epoch, last id,
-  // members in join order, its newest events (oldest first). Members of
+  // the oldest id the broker keeps, members in join order, its newest
+  // events (oldest first). Members of
   // this node that the snapshot lacks are no members any more; they are
   // appended to `dropped` (their sessions still list the room).
-  void sync_room(Room* r, std::string_view epoch, uint64_t last_id,
+  void sync_room(Room* r, std::string_view epoch, uint64_t last_id, uint64_t oldest,
                  std::span<const SyncedMember> members, std::span<const PastEvent> recent,
                  std::vector<MemberId>* dropped);
 

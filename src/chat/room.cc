@@ -32,9 +32,11 @@ BlockRef Room::apply(const NumberedEvent& e, const RingLimits& limits, BlockRef 
   return block;
 }
 
-void Room::restore(std::string_view epoch, uint64_t last_id, std::vector<Member> members) {
+void Room::restore(std::string_view epoch, uint64_t last_id, uint64_t oldest_stored,
+                   std::vector<Member> members) {
   epoch_ = std::string(epoch);
   last_id_ = last_id;
+  oldest_stored_ = std::max<uint64_t>(oldest_stored, 1);
   sequenced_id = last_id;
   members_ = std::move(members);
   local_ = size_t(std::count_if(members_.begin(), members_.end(),

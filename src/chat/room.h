@@ -36,10 +36,11 @@ class Room {
   BlockRef apply(const NumberedEvent& e, const RingLimits& limits, BlockRef nick = {});
 
   // Starts the room again from a broker's snapshot (several nodes: what the
-  // other nodes numbered is known only as a whole): its epoch, last id and
-  // members, the ring emptied for preload(). Like the constructor, not an
-  // event: nobody is told.
-  void restore(std::string_view epoch, uint64_t last_id, std::vector<Member> members);
+  // other nodes numbered is known only as a whole): its epoch, last id, the
+  // oldest id the broker keeps and the members, the ring emptied for
+  // preload(). Like the constructor, not an event: nobody is told.
+  void restore(std::string_view epoch, uint64_t last_id, uint64_t oldest_stored,
+               std::vector<Member> members);
 
   // Puts an already stored event into the ring (loading at start), moving
   // last_id up to it.

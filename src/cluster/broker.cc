@@ -4,8 +4,8 @@
 #include <charconv>
 
 #include "base/clock.h"
-#include "base/log.h"
 #include "base/epoch.h"
+#include "base/log.h"
 #include "cluster/broker_script.h"
 #include "cluster/redis_reply.h"
 
@@ -118,7 +118,8 @@ int64_t Broker::next_deadline_ms() const {
   earlier(cmd_.next_deadline_ms());
   earlier(sub_.next_deadline_ms());
   if (script_loaded_ && !beat_in_flight_) earlier(next_beat_ms_);
-  if (!stalled_ && !expect_.empty()) earlier(expect_.front().sent_ms + stall_ms(options_.node_timeout_ms));
+  if (!stalled_ && !expect_.empty())
+    earlier(expect_.front().sent_ms + stall_ms(options_.node_timeout_ms));
   return t;
 }
 
@@ -142,7 +143,9 @@ void Broker::set_health() {
   if (hooks_.health) hooks_.health(hooks_.app, up);
 }
 
-std::string Broker::fresh_epoch() { return make_epoch(epoch_state_, ++epochs_made_); }
+std::string Broker::fresh_epoch() {
+  return make_epoch(epoch_state_, ++epochs_made_);
+}
 
 // ---- sending ----
 
@@ -185,13 +188,22 @@ SendResult Broker::publish(const BrokerProposal& p, uint64_t cookie) {
   std::string token = std::to_string(p.token);
   std::string retain = std::to_string(options_.retain_events);
   return run_script(Sent::pub, cookie, {},
-                    {"pub", p.room, p.epoch, std::string_view(&p.body.kind, 1), options_.node_id, token,
-                     p.nick_key, p.body.nick, args_, retain});
+                    {"pub", p.room, p.epoch, std::string_view(&p.body.kind, 1), options_.node_id,
+                     token, p.nick_key, p.body.nick, args_, retain});
 }
 
 SendResult Broker::list_rooms(uint64_t cookie) {
   if (!ready()) return SendResult::not_ready;
   return run_script(Sent::rooms, cookie, {}, {"rooms"});
+}
+
+SendResult Broker::read_page(std::string_view room, uint64_t from, uint64_t before,
+                             uint64_t cookie) {
+  if (!ready() || before <= from) return SendResult::not_ready;
+  std::string after = std::to_string(from - 1);
+  std::string max = std::to_string(before - from);
+  std::string fresh = fresh_epoch();
+  return run_script(Sent::page, cookie, {}, {"sync", room, fresh, after, max, "0", "", "page"});
 }
 
 SendResult Broker::release_nick(std::string_view nick_key, uint64_t token) {
@@ -213,8 +225,9 @@ void Broker::beat() {
   std::string ttl = std::to_string(std::max(options_.node_timeout_ms * 2 / 3, 3 * period));
   std::string retain = std::to_string(options_.retain_events);
   next_beat_ms_ = mono_ms() + period;
-  if (run_script(Sent::beat, 0, {}, {"beat", options_.node_id, ttl, ever_registered_ ? "0" : "1",
-                                     retain}) == SendResult::sent)
+  if (run_script(Sent::beat, 0, {},
+                 {"beat", options_.node_id, ttl, ever_registered_ ? "0" : "1", retain}) ==
+      SendResult::sent)
     beat_in_flight_ = true;
 }
 
@@ -252,13 +265,16 @@ void Broker::request_sync(std::string_view room, Feed& f) {
 }
 
 void Broker::hold(Feed& f, std::string_view payload) {
-  if (f.held.size() >= options_.max_held) {
+  if (f.held.size() >= options_.max_held ||
+      f.held_bytes + payload.size() > options_.max_held_bytes) {
     // Too far behind: everything held is in the log too; the catch-up
     // reads it from there.
     f.held.clear();
+    f.held_bytes = 0;
     ++stats_.held_overflows;
   }
   f.held.emplace_back(payload);
+  f.held_bytes += payload.size();
 }
 
 bool Broker::take(std::string_view room, Feed& f, std::string_view payload) {
@@ -298,9 +314,13 @@ bool Broker::take(std::string_view room, Feed& f, std::string_view payload) {
 void Broker::drain(std::string_view room, Feed& f) {
   std::vector<std::string> held;
   held.swap(f.held);
+  f.held_bytes = 0;
   for (size_t i = 0; i < held.size(); ++i) {
     if (take(room, f, held[i])) continue;
-    for (size_t j = i + 1; j < held.size(); ++j) f.held.push_back(std::move(held[j]));
+    for (size_t j = i + 1; j < held.size(); ++j) {
+      f.held_bytes += held[j].size();
+      f.held.push_back(std::move(held[j]));
+    }
     return;
   }
   f.live = true;
@@ -393,6 +413,9 @@ void Broker::on_reply(void* self, const redisReply* r) {
       break;
     case Sent::rooms:
       b.on_rooms(e.cookie, r);
+      break;
+    case Sent::page:
+      b.on_page(e.cookie, r);
       break;
     case Sent::release:
       break;
@@ -495,8 +518,9 @@ void Broker::on_sync(const std::string& room, bool rebuild, const redisReply* r)
       !integer(r->element[1], seq) || !integer(r->element[2], oldest) ||
       !integer(r->element[3], first) || !integer(r->element[4], n) || n < 0 ||
       size_t(n) > r->elements - 5) {
-    if (r) log_line("cluster: sync of room %s failed: %.*s", room.c_str(), int(text(r).size()),
-                    text(r).data());
+    if (r)
+      log_line("cluster: sync of room %s failed: %.*s", room.c_str(), int(text(r).size()),
+               text(r).data());
     return;  // tried again when Redis is back (on_beat), or at the next gap
   }
   std::string_view epoch = text(r->element[0]);
@@ -506,8 +530,8 @@ void Broker::on_sync(const std::string& room, bool rebuild, const redisReply* r)
     // The same epoch with fewer events than this node applied: Redis went
     // back in time (an older snapshot). Those ids would come twice: the
     // room starts again under a new epoch instead.
-    log_line("cluster: room %s: redis has %lld events, this node saw %llu; new epoch",
-             room.c_str(), seq, (unsigned long long)f.last);
+    log_line("cluster: room %s: redis has %lld events, this node saw %llu; new epoch", room.c_str(),
+             seq, (unsigned long long)f.last);
     f.discard = std::string(epoch);
     f.resetting = true;
     return request_sync(room, f);
@@ -569,6 +593,30 @@ void Broker::on_sync(const std::string& room, bool rebuild, const redisReply* r)
   f.last = uint64_t(seq);
   hooks_.synced(hooks_.app, s);
   drain(it->first, f);
+}
+
+void Broker::on_page(uint64_t cookie, const redisReply* r) {
+  recent_.clear();
+  long long seq = 0, oldest = 0, first = 0, n = 0;
+  bool ok = r && r->type == REDIS_REPLY_ARRAY && r->elements >= 5 && is_string(r->element[0]) &&
+            integer(r->element[1], seq) && integer(r->element[2], oldest) &&
+            integer(r->element[3], first) && integer(r->element[4], n) && n == 0;
+  std::string_view epoch = ok ? text(r->element[0]) : std::string_view();
+  for (size_t i = 5; ok && i < r->elements; ++i) {
+    EventPayload p;
+    FeedEvent e;
+    if (!is_string(r->element[i]) || !decode_event_payload(text(r->element[i]), p) ||
+        p.epoch != epoch || p.id != uint64_t(first) + (i - 5) ||
+        !decode_event_body(p.body, e.body)) {
+      ++stats_.bad_payloads;
+      ok = false;  // a page with a hole would pass for the whole history
+      break;
+    }
+    e.id = p.id;
+    recent_.push_back(e);
+  }
+  if (!ok) recent_.clear();
+  hooks_.page(hooks_.app, cookie, epoch, uint64_t(std::max<long long>(oldest, 1)), recent_, ok);
 }
 
 void Broker::on_rooms(uint64_t cookie, const redisReply* r) {

@@ -38,6 +38,7 @@ struct BrokerOptions {
   uint64_t retain_events = 100000;  // the cap of each room's log (0: none)
   uint32_t snapshot_events = 1000;  // the newest events a first sync brings
   uint32_t max_held = 10000;        // pushes held per room while it catches up
+  size_t max_held_bytes = 4 << 20;  // and their bytes
   uint64_t seed = 1;                // backoff jitter and fresh epochs
 };
 
@@ -96,6 +97,10 @@ struct BrokerHooks {
   void (*published)(void* app, uint64_t cookie, PublishStatus status) = nullptr;
   // The answer to list_rooms(): ok false if Redis failed to answer.
   void (*rooms)(void* app, uint64_t cookie, std::span<const ListedRoom> rooms, bool ok) = nullptr;
+  // The answer to read_page(): the room's epoch and oldest kept id, and the
+  // events found (oldest first, consecutive); ok false if Redis failed.
+  void (*page)(void* app, uint64_t cookie, std::string_view epoch, uint64_t oldest,
+               std::span<const FeedEvent> events, bool ok) = nullptr;
   void (*health)(void* app, bool up) = nullptr;
   // Another node declared this one dead and announced its members' leaves.
   void (*reaped)(void* app) = nullptr;
@@ -146,6 +151,8 @@ class Broker {
 
   SendResult publish(const BrokerProposal& p, uint64_t cookie);
   SendResult list_rooms(uint64_t cookie);
+  // Reads events [from, before) of `room` from its log (a history page).
+  SendResult read_page(std::string_view room, uint64_t from, uint64_t before, uint64_t cookie);
   SendResult release_nick(std::string_view nick_key, uint64_t token);
   // Leaves the cluster (shutdown): every member's leave, nicks freed. Done
   // when bye_pending() turns false.
@@ -161,7 +168,7 @@ class Broker {
   const RedisClient& subscriptions() const { return sub_; }
 
  private:
-  enum class Sent : uint8_t { load, beat, pub, sync, rooms, release, bye };
+  enum class Sent : uint8_t { load, beat, pub, sync, page, rooms, release, bye };
   struct Expect {
     Sent kind;
     uint64_t cookie = 0;
@@ -172,12 +179,13 @@ class Broker {
     bool subscribed = false;  // confirmed on the current connection
     bool syncing = false;     // a sync is in flight
     bool live = false;
-    bool known = false;        // epoch and last hold a snapshot
-    bool resetting = false;    // the next snapshot is a reset
-    std::string discard;       // an epoch Redis must drop (it went back in time)
+    bool known = false;      // epoch and last hold a snapshot
+    bool resetting = false;  // the next snapshot is a reset
+    std::string discard;     // an epoch Redis must drop (it went back in time)
     std::string epoch;
     uint64_t last = 0;
     std::vector<std::string> held;  // pushes waiting behind a sync
+    size_t held_bytes = 0;
   };
   struct NameHash {
     using is_transparent = void;
@@ -198,6 +206,7 @@ class Broker {
   void on_beat(const redisReply* r);
   void on_sync(const std::string& room, bool rebuild, const redisReply* r);
   void on_rooms(uint64_t cookie, const redisReply* r);
+  void on_page(uint64_t cookie, const redisReply* r);
   void on_published(uint64_t cookie, const redisReply* r);
   // One payload from the channel or the log; false when it had to be held.
   bool take(std::string_view room, Feed& f, std::string_view payload);
@@ -215,7 +224,7 @@ class Broker {
   std::unordered_map<std::string, Feed, NameHash, std::equal_to<>> feeds_;
   std::string sha_;  // the script's, as SCRIPT LOAD answered
   bool script_loaded_ = false;
-  bool registered_ = false;    // the last heartbeat answered ok
+  bool registered_ = false;  // the last heartbeat answered ok
   bool ever_registered_ = false;
   bool beat_in_flight_ = false;
   bool stalled_ = false;

@@ -9,11 +9,12 @@ namespace {
 //        claims the nick and adds the member, a leave removes it. Errors:
 //        RESYNC (the room's epoch is not `epoch`), NICKTAKEN, NOTMEMBER,
 //        REAPED (this node was declared dead). Returns {id, epoch}.
-//   sync room fresh after max members discard
+//   sync room fresh after max members discard [page]
 //        The room's state: {epoch, seq, oldest, first, n, member x n,
-//        entry...}, entries from id `first` on (after+1, or the newest `max`
-//        when after is 0 or older than the log). A room without an epoch, or
-//        whose epoch is `discard`, starts again under `fresh`.
+//        entry...}, at most `max` entries from id `first` on: after+1, or
+//        the newest when after is 0 or older than the log; with `page`,
+//        after+1 or the oldest kept. A room without an epoch, or whose epoch
+//        is `discard`, starts again under `fresh`.
 //   beat node ttl first retain
 //        Heartbeat (the node's score in chatd:nodes is Redis' time), then
 //        reaps every node silent for ttl ms. `first` reaps this node's own
@@ -122,7 +123,11 @@ if op == 'sync' then
   local oldest = seq - redis.call('LLEN', K(room, 'log')) + 1
   local after, max = tonumber(ARGV[4]), tonumber(ARGV[5])
   local first = after + 1
-  if after == 0 or first < oldest then first = math.max(oldest, seq - max + 1) end
+  if ARGV[8] == 'page' then
+    first = math.max(first, oldest)
+  elseif after == 0 or first < oldest then
+    first = math.max(oldest, seq - max + 1)
+  end
   local last = math.min(seq, first + max - 1)
   local out = {epoch, seq, oldest, first}
   local members = {}
@@ -197,6 +202,8 @@ return redis.error_reply('ERR unknown chatd operation')
 
 }  // namespace
 
-std::string_view broker_script() { return kScript; }
+std::string_view broker_script() {
+  return kScript;
+}
 
 }  // namespace chatd

@@ -326,3 +326,29 @@ def test_a_version_1_client_works_unchanged_on_a_cluster(start_chatd, redis):
     old.send_text('{"type": "msg", "msg": "hello from v1"}')
     m = new.recv_json()
     assert m["msg"] == "hello from v1" and m["nick"] == "oldtimer" and m["room"] == "general"
+
+
+def test_history_older_than_a_node_s_ring_is_read_from_the_room_s_log(start_chatd, redis):
+    # Rings of 2 KiB: a few events each; the log in Redis has them all.
+    n1 = start_node(start_chatd, redis, "n1", "--history-memory", "2048")
+    n2 = start_node(start_chatd, redis, "n2", "--history-memory", "2048")
+    talker, _, _ = join(n1.port, "talker", room="dev")
+    for k in range(150):
+        talker.send_json({"type": "msg", "room": "dev", "msg": f"m{k}"})
+    sent = events(talker, 150)
+    reader, w, ev = join(n2.port, "reader", room="dev")
+    assert w["last_id"] == sent[-1]["id"]
+    pages = []
+    before = ev["id"]
+    while True:
+        reader.send_json({"type": "history", "room": "dev", "before": before, "limit": 40, "ref": str(before)})
+        h = reader.recv_json()
+        assert h["type"] == "history" and h["ref"] == str(before), h
+        assert [e["id"] for e in h["events"]] == list(range(max(1, before - 40), before)), h
+        pages = h["events"] + pages
+        if not h["more"]:
+            break
+        before = h["events"][0]["id"]
+    assert [e["id"] for e in pages] == list(range(1, ev["id"]))
+    # Exactly as first sent.
+    assert pages[1:] == sent
