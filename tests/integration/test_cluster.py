@@ -55,11 +55,13 @@ def metric(port, name):
     return int(m.group(1))
 
 
-def wait_for(predicate, what, timeout=WAIT):
-    """Polls a state (health, a metric) until it holds, bounded."""
+def wait_for(predicate, what, *nodes, timeout=WAIT):
+    """Polls a state (health, a metric) until it holds, bounded; on timeout
+    the nodes' logs say why."""
     deadline = time.monotonic() + timeout
     while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        logs = "\n".join(n.stderr() for n in nodes)
+        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{logs}"
         time.sleep(0.05)
 
 
@@ -212,7 +214,7 @@ def test_redis_paused_then_resumed_keeps_every_websocket_and_loses_nothing(start
         assert err["type"] == "error" and err["code"] == "unavailable" and err["ref"] == "r1", err
     finally:
         redis.resume()
-    wait_for(lambda: health(n1.port)[0] == 200 and health(n2.port)[0] == 200, "both nodes to serve again")
+    wait_for(lambda: health(n1.port)[0] == 200 and health(n2.port)[0] == 200, "both nodes to serve again", n1, n2)
     got_a, got_b = a.recv_json(), b.recv_json()
     assert got_a == got_b and got_a["msg"] == "in flight" and got_a["id"] == ev["id"] + 1
     b.send_json({"type": "msg", "room": "lobby", "msg": "after"})
@@ -231,7 +233,7 @@ def test_redis_killed_and_restarted_empty_gives_rooms_a_new_epoch(start_chatd, r
     err = a.recv_json()
     assert err["code"] == "unavailable" and err["ref"] == "d", err
     redis.start()  # the same port, no data
-    wait_for(lambda: health(n1.port)[0] == 200 and health(n2.port)[0] == 200, "both nodes to serve again")
+    wait_for(lambda: health(n1.port)[0] == 200 and health(n2.port)[0] == 200, "both nodes to serve again", n1, n2)
     # No WebSocket was closed: each member gets a fresh welcome under one
     # new epoch, then the room's events from there on, gap-free.
     welcomes = {}
@@ -273,7 +275,7 @@ def test_redis_restarted_with_its_data_catches_every_member_up_gap_free(start_ch
     redis.kill()
     wait_for(lambda: health(n2.port)[0] == 503, "n2 to report Redis down")
     redis.start()  # the same port and directory: its append-only file
-    wait_for(lambda: health(n1.port)[0] == 200 and health(n2.port)[0] == 200, "both nodes to serve again")
+    wait_for(lambda: health(n1.port)[0] == 200 and health(n2.port)[0] == 200, "both nodes to serve again", n1, n2)
     a.send_json({"type": "msg", "room": "lobby", "msg": "continued"})
     got_a, got_b = a.recv_json(), b.recv_json()
     assert got_a == got_b and got_a["id"] == ev["id"] + 1 and got_a["msg"] == "continued"
@@ -352,3 +354,23 @@ def test_history_older_than_a_node_s_ring_is_read_from_the_room_s_log(start_chat
     assert [e["id"] for e in pages] == list(range(1, ev["id"]))
     # Exactly as first sent.
     assert pages[1:] == sent
+
+
+def test_a_paused_node_declared_dead_closes_its_websockets_when_it_wakes(start_chatd, redis):
+    n1, n2 = start_node(start_chatd, redis, "n1"), start_node(start_chatd, redis, "n2")
+    a, _, _ = join(n1.port, "a")
+    b, _, ev = join(n2.port, "b")
+    assert a.recv_json() == ev
+    n2.send_signal(signal.SIGSTOP)
+    try:
+        leave = a.recv_json()  # n1 reaps n2 once its heartbeat is older than the timeout
+        assert leave["event"] == "leave" and leave["nick"] == "b", leave
+    finally:
+        n2.send_signal(signal.SIGCONT)
+    # Its member was let go everywhere: the node closes the connection so
+    # the client joins again, instead of going on as a member nobody sees.
+    code, reason, _ = b.expect_close(1001, reply=True)
+    assert n2.wait_stderr(rb"declared dead by another node", WAIT)
+    wait_for(lambda: health(n2.port)[0] == 200, "n2 to serve again", n2)
+    again, w, _ = join(n2.port, "b")
+    assert w["users"] == ["a", "b"]
