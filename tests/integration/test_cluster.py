@@ -374,3 +374,51 @@ def test_a_paused_node_declared_dead_closes_its_websockets_when_it_wakes(start_c
     wait_for(lambda: health(n2.port)[0] == 200, "n2 to serve again", n2)
     again, w, _ = join(n2.port, "b")
     assert w["users"] == ["a", "b"]
+
+
+def test_python_websockets_clients_resume_across_nodes(start_chatd, redis):
+    import asyncio
+    import json
+
+    import websockets
+
+    n1, n2, n3 = (start_node(start_chatd, redis, f"n{i}") for i in (1, 2, 3))
+
+    async def recv(ws):
+        return json.loads(await asyncio.wait_for(ws.recv(), 10))
+
+    async def until(ws, pred):
+        while True:
+            m = await recv(ws)
+            if pred(m):
+                return m
+
+    async def run():
+        a = await websockets.connect(f"ws://127.0.0.1:{n1.port}/ws", open_timeout=10)
+        b = await websockets.connect(f"ws://127.0.0.1:{n2.port}/ws", open_timeout=10)
+        await a.send(json.dumps({"type": "join", "room": "py", "nick": "py-a"}))
+        await until(a, lambda m: m.get("event") == "join")
+        await b.send(json.dumps({"type": "join", "room": "py", "nick": "py-b"}))
+        wb = await recv(b)
+        jb = await until(b, lambda m: m.get("event") == "join")
+        assert await until(a, lambda m: m.get("event") == "join") == jb
+        await a.send(json.dumps({"type": "msg", "room": "py", "msg": "hello"}))
+        seen = await until(b, lambda m: m.get("type") == "msg")
+        b.transport.abort()  # abrupt: no close frame
+        left = await until(a, lambda m: m.get("event") == "leave")
+        await a.send(json.dumps({"type": "msg", "room": "py", "msg": "while away"}))
+        away = await until(a, lambda m: m.get("msg") == "while away")
+        # Back on a third node, resuming from the last event it saw.
+        b2 = await websockets.connect(f"ws://127.0.0.1:{n3.port}/ws", open_timeout=10)
+        await b2.send(json.dumps({"type": "join", "room": "py", "nick": "py-b", "since": seen["id"],
+                                  "epoch": wb["epoch"]}))
+        w = await recv(b2)
+        assert w["resumed"] is True and w["last_id"] == away["id"] and w["users"] == ["py-a", "py-b"]
+        assert [await recv(b2), await recv(b2)] == [left, away]
+        j = await recv(b2)
+        assert j["event"] == "join" and j["id"] == away["id"] + 1
+        assert await until(a, lambda m: m.get("event") == "join") == j
+        await a.close()
+        await b2.close()
+
+    asyncio.run(run())
