@@ -135,7 +135,9 @@ class Server {
 
   // server_cluster.cc: several nodes through the Redis broker.
   struct PendingEvent {
-    enum class State : uint8_t { waiting, sent, uncertain };
+    // waiting: for its room to catch up (or for a resume's read ahead of it);
+    // reading: a resume's oldest events are being read from the room's log.
+    enum class State : uint8_t { waiting, reading, sent, uncertain };
     Room* room = nullptr;  // held: the proposal counts in room->in_flight
     EventKind kind = EventKind::msg;
     MemberId member = kNoMember;
@@ -145,6 +147,8 @@ class Server {
     State state = State::waiting;
     bool owed = false;  // a leave of an ending connection: kept until Redis takes it
     uint8_t attempts = 0;
+    std::vector<BlockRef> prefix;  // a resume's events older than the ring (JoinAsk::prefix)
+    uint64_t prefix_first = 0;
   };
   struct RoomsAsk {
     TurnBatch::Target target;
@@ -160,6 +164,11 @@ class Server {
   void after_broker();
   void cluster_submit(const Proposal& p, Connection* origin, bool owed);
   void publish_pending(uint64_t cookie, PendingEvent& pe);
+  // A resume whose oldest missed events are no longer in the ring reads them
+  // first; false when none need reading.
+  bool read_resume_prefix(uint64_t cookie, PendingEvent& pe);
+  void on_resume_prefix(uint64_t cookie, std::span<const FeedEvent> events, bool ok);
+  void publish_waiting(std::string_view room);
   void fail_pending(uint64_t cookie, std::optional<ChatError> error);
   void on_broker_published(uint64_t cookie, PublishStatus st);
   void on_broker_live(std::string_view room);
@@ -226,6 +235,7 @@ class Server {
   std::map<uint64_t, PendingEvent> pending_;
   std::unordered_map<uint64_t, RoomsAsk> rooms_asks_;
   std::unordered_map<uint64_t, PageAsk> page_asks_;
+  std::unordered_map<uint64_t, uint64_t> prefix_asks_;  // page cookie -> pending cookie
   uint64_t next_cookie_ = 1;
   std::vector<std::pair<std::string, MemberId>> owed_releases_;  // nicks to free when Redis is back
   std::vector<std::string> freed_rooms_;                         // scratch for after_broker

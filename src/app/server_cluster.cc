@@ -127,8 +127,50 @@ void Server::cluster_submit(const Proposal& p, Connection* origin, bool owed) {
   pe.ask.ref = {};
   if (origin) pe.target = target_of(*origin);
   pe.owed = owed;
-  if (broker_->live(room)) return publish_pending(cookie, pe);
-  broker_->watch(room);  // published once the room has caught up (on_broker_live)
+  if (!broker_->live(room)) return broker_->watch(room);  // published by on_broker_live
+  if (read_resume_prefix(cookie, pe)) return;
+  // Behind a resume still reading, a proposal waits its turn (its sender's
+  // msg must not overtake its join).
+  for (const auto& [c, other] : pending_) {
+    if (c < cookie && other.room == pe.room && other.state == PendingEvent::State::reading) return;
+  }
+  publish_pending(cookie, pe);
+}
+
+bool Server::read_resume_prefix(uint64_t cookie, PendingEvent& pe) {
+  const Room& room = *pe.room;
+  const JoinAsk& ask = pe.ask;
+  if (pe.kind != EventKind::join || !ask.has_since || pe.epoch != room.epoch() ||
+      ask.since >= room.last_id() || !pe.prefix.empty() || room.oldest_available() > ask.since + 1)
+    return false;
+  uint64_t next = room.last_id() + 1;
+  uint64_t from =
+      std::max(ask.since + 1, next > config_.max_replay ? next - config_.max_replay : 1);
+  uint64_t ring_first = room.ring().empty() ? next : room.ring().first_id();
+  if (from >= ring_first) return false;
+  // Up to the newest event, not only to the ring's start: applying the join
+  // may push the ring's oldest out.
+  uint64_t page = next_cookie_++;
+  if (broker_->read_page(room.name(), from, next, page) != SendResult::sent) return false;
+  prefix_asks_[page] = cookie;
+  pe.state = PendingEvent::State::reading;
+  return true;
+}
+
+void Server::on_resume_prefix(uint64_t cookie, std::span<const FeedEvent> events, bool ok) {
+  auto it = pending_.find(cookie);
+  if (it == pending_.end()) return;
+  PendingEvent& pe = it->second;
+  pe.state = PendingEvent::State::waiting;
+  // A failed read leaves the resume to the ring: resumed false if it falls short.
+  if (ok && !events.empty()) {
+    pe.prefix_first = events.front().id;
+    for (const FeedEvent& e : events) {
+      pe.prefix.push_back(encode_event(pe.room->name(), event_kind(e.body.kind), e.id, e.body.ts,
+                                       e.body.nick, e.body.text));
+    }
+  }
+  publish_waiting(pe.room->name());
 }
 
 void Server::publish_pending(uint64_t cookie, PendingEvent& pe) {
@@ -160,6 +202,7 @@ void Server::fail_pending(uint64_t cookie, std::optional<ChatError> error) {
   JoinAsk ask = pe.ask;
   ask.epoch = pe.epoch;
   ask.ref = pe.ref;
+  ask.prefix = {};
   Proposal p{pe.room, pe.kind, pe.member, pe.nick, pe.text, ask};
   Connection* c = target(pe.target);
   engine_.drop(p, c ? &c->session : nullptr);
@@ -208,14 +251,22 @@ void Server::on_broker_published(uint64_t cookie, PublishStatus st) {
 // came back) go in the order they were made; one whose answer was lost
 // did not run, or its event would have come with the catch-up.
 void Server::on_broker_live(std::string_view room) {
+  publish_waiting(room);
+}
+
+void Server::publish_waiting(std::string_view room) {
+  if (!broker_->live(room)) return;
   live_cookies_.clear();
   for (auto& [cookie, pe] : pending_) {
-    if (pe.state != PendingEvent::State::sent && pe.room->name() == room)
-      live_cookies_.push_back(cookie);
+    if (pe.room->name() != room || pe.state == PendingEvent::State::sent) continue;
+    if (pe.state == PendingEvent::State::reading) break;  // the rest waits behind it
+    live_cookies_.push_back(cookie);
   }
   for (uint64_t cookie : live_cookies_) {
     auto it = pending_.find(cookie);  // publishing may fail and erase earlier ones
-    if (it != pending_.end()) publish_pending(cookie, it->second);
+    if (it == pending_.end()) continue;
+    if (read_resume_prefix(cookie, it->second)) break;
+    publish_pending(cookie, it->second);
   }
 }
 
@@ -237,6 +288,8 @@ void Server::on_broker_event(std::string_view room_name, const FeedEvent& fe) {
     e.ask = pe.ask;
     e.ask.epoch = pe.epoch;
     e.ask.ref = pe.ref;
+    e.ask.prefix = pe.prefix;
+    e.ask.prefix_first = pe.prefix_first;
     Connection* c = target(pe.target);
     Applied a = engine_.apply(e, mono_ms());
     send_applied(e, c, a);
@@ -334,6 +387,13 @@ void Server::read_page(Connection& c, const Outcome& out) {
 
 void Server::on_broker_page(uint64_t cookie, std::string_view epoch, uint64_t oldest,
                             std::span<const FeedEvent> events, bool ok) {
+  if (auto p = prefix_asks_.find(cookie); p != prefix_asks_.end()) {
+    uint64_t pending = p->second;
+    prefix_asks_.erase(p);
+    auto pe = pending_.find(pending);
+    bool same = pe != pending_.end() && epoch == pe->second.room->epoch();
+    return on_resume_prefix(pending, events, ok && same);
+  }
   auto it = page_asks_.find(cookie);
   if (it == page_asks_.end()) return;
   PageAsk ask = std::move(it->second);

@@ -289,6 +289,7 @@ Applied ChatEngine::apply(const NumberedEvent& e, int64_t mono_ms) {
     replay_.clear();
     if (resumable) {
       collect(room, ask.since, e.id, limits_.max_replay, replay_);
+      if (!ask.prefix.empty()) with_prefix(room, ask, e.id, replay_);
       // Fewer than the missed events (up to max_replay) means the source had
       // a hole: the replay would skip ids, so this is no resume after all.
       if (replay_.size() < std::min<uint64_t>(last - ask.since, limits_.max_replay)) {
@@ -500,6 +501,24 @@ bool ChatEngine::collect(const Room& r, uint64_t after, uint64_t before, size_t 
   }
   for (uint64_t id = ring_from; id < before && ring.holds(id); ++id) out.push_back(ring.at(id));
   return ok;
+}
+
+void ChatEngine::with_prefix(const Room& r, const JoinAsk& ask, uint64_t before,
+                             std::vector<BlockRef>& out) {
+  uint64_t from =
+      std::max(ask.since + 1, before > limits_.max_replay ? before - limits_.max_replay : 1);
+  if (from >= before || out.size() == before - from) return;  // the ring had it all
+  out.clear();
+  const EventRing& ring = r.ring();
+  for (uint64_t id = from; id < before; ++id) {
+    if (ring.holds(id)) {
+      out.push_back(ring.at(id));
+    } else if (id >= ask.prefix_first && id - ask.prefix_first < ask.prefix.size()) {
+      out.push_back(ask.prefix[id - ask.prefix_first]);
+    } else {
+      break;  // a hole: no resume (the caller sees the short replay)
+    }
+  }
 }
 
 size_t ChatEngine::rooms_memory_bytes() const {

@@ -217,6 +217,10 @@ class ChatEngine {
   // the ring has, and is no complete answer.
   bool collect(const Room& r, uint64_t after, uint64_t before, size_t limit,
                std::vector<BlockRef>& out);
+  // A resume's replay (the newest max_replay events after ask.since, below
+  // `before`) from the ring and the events ask.prefix brought from the
+  // broker, when the ring alone (already in out) fell short.
+  void with_prefix(const Room& r, const JoinAsk& ask, uint64_t before, std::vector<BlockRef>& out);
 
   ChatLimits limits_;
   RingLimits ring_limits_;

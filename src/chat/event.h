@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "base/block.h"
@@ -27,6 +28,11 @@ struct JoinAsk {
   // A join with none of room, since, epoch, history and ref: a version 1
   // client, whose welcome keeps the version 1 shape (nick and users only).
   bool v1 = false;
+  // Shared rooms: the oldest events of this resume, read from the broker's
+  // log because the room's ring no longer has them (framed, consecutive
+  // from prefix_first); the ring gives the rest.
+  std::span<const BlockRef> prefix;
+  uint64_t prefix_first = 0;
 };
 
 // An event the chat rules accepted, waiting for its number. Views point into

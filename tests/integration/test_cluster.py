@@ -422,3 +422,34 @@ def test_python_websockets_clients_resume_across_nodes(start_chatd, redis):
         await b2.close()
 
     asyncio.run(run())
+
+
+def test_a_resume_older_than_the_node_s_ring_is_replayed_from_the_room_s_log(start_chatd, redis):
+    n1 = start_node(start_chatd, redis, "n1")
+    n2 = start_node(start_chatd, redis, "n2", "--history-memory", "2048")  # a few events
+    talker, _, _ = join(n1.port, "talker", room="dev")
+    reader, w, _ = join(n1.port, "reader", room="dev")
+    talker.recv_json()
+    talker.send_json({"type": "msg", "room": "dev", "msg": "seen"})
+    seen = reader.recv_json()
+    reader.close()
+    talker.recv_json()  # its own copy
+    left = talker.recv_json()
+    assert left["event"] == "leave"
+    for k in range(120):
+        talker.send_json({"type": "msg", "room": "dev", "msg": f"missed {k}"})
+    missed = events(talker, 120)
+    # n2 follows the room from now on, with a ring of a few events, and the
+    # client resumes there right behind its own msg: the replay comes from
+    # the log and the ring together, in order, and its msg after its join.
+    c = WsClient.open(n2.port)
+    c.send_json({"type": "join", "room": "dev", "nick": "reader", "since": seen["id"], "epoch": w["epoch"]})
+    c.send_json({"type": "msg", "room": "dev", "msg": "back"})
+    welcome = c.recv_json()
+    assert welcome["type"] == "welcome" and welcome["resumed"] is True, welcome
+    replay = events(c, 121)
+    assert replay == [left] + missed
+    j = c.recv_json()
+    assert j["event"] == "join" and j["id"] == missed[-1]["id"] + 1
+    back = c.recv_json()
+    assert back["msg"] == "back" and back["id"] == j["id"] + 1
