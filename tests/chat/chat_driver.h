@@ -241,6 +241,23 @@ class Chat {
     seen_[id].clear();
   }
 
+  // An event numbered on another node (shared rooms), next in r: applied as
+  // the app applies one from the broker and delivered to r's local members.
+  Applied external(Room& r, EventKind kind, std::string_view nick, std::string_view text = {},
+                   int64_t mono = 0) {
+    NumberedEvent e{&r, kind, r.last_id() + 1, kWall + mono, kNoMember, nick, text, {}};
+    Applied a = engine.apply_external(e, mono);
+    for (const Member& m : r.members()) {
+      if (m.id != kNoMember) deliver(m.id, a.event);
+    }
+    return a;
+  }
+  // A shared room started again from a broker snapshot (sync_room): its
+  // members count ids afresh, as after the new welcome the app sends them.
+  void restarted(std::string_view room) {
+    for (auto& [id, rooms] : seen_) rooms.erase(std::string(room));
+  }
+
   // What `id` received since the last take, one line per frame.
   Lines take(MemberId id) { return std::exchange(inbox[id], {}); }
   // The raw payloads behind the lines, in the same order (kept until cleared).
