@@ -1,7 +1,7 @@
 // Fuzzes the Redis reply path as the async context runs it: hiredis' reader
 // (with our bounded reply functions) fed the input at random read boundaries,
 // then our decoders on every reply it yields (pub/sub pushes, the publish
-// script's [id, epoch, ...], event payloads, NOSCRIPT). The first input byte
+// script's [id, epoch, ...], event payloads and their bodies, NOSCRIPT). The first input byte
 // seeds the split points. Checks that pieces read exactly like the whole
 // stream, that a decoded view points into its reply, and that decoders agree
 // with the shape they claim.
@@ -13,6 +13,7 @@
 
 #include "cluster/redis_reply.h"
 #include "cluster/reply_limits.h"
+#include "event_body_check.h"
 #include "fuzz_check.h"
 #include "read_splitter.h"
 
@@ -73,6 +74,7 @@ void decode_all(const redisReply* r) {
       CHECK(!e.body.empty());
       CHECK(e.epoch.data() == m.payload.data());
       CHECK(e.body.data() + e.body.size() == m.payload.data() + m.payload.size());
+      check_event_body(e.body);
     }
   }
   PublishResult p;
@@ -90,8 +92,9 @@ void decode_all(const redisReply* r) {
   }
   if (is_noscript(r)) CHECK(r->type == REDIS_REPLY_ERROR);
   if (r->type == REDIS_REPLY_STRING) {
+    // A log entry, as a sync reads it.
     EventPayload e;
-    decode_event_payload(std::string_view(r->str, r->len), e);
+    if (decode_event_payload(std::string_view(r->str, r->len), e)) check_event_body(e.body);
   }
 }
 
