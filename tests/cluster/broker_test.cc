@@ -342,6 +342,27 @@ TEST_F(BrokerTest, AGapOnTheChannelIsFilledFromTheLogInOrder) {
   EXPECT_EQ(a.rec.snaps.size(), 1u) << "filled, not started again";
 }
 
+// An entry whose body is not chatd's (another writer, a newer version)
+// spends its id: the broker counts it and hands on the next event with its
+// own id, so the app sees ids 1 then 3 (Server::on_broker_event then asks
+// for a resync, and the room starts again for its members).
+TEST_F(BrokerTest, ABodyThatIsNotChatdsSpendsItsId) {
+  Node& a = add_node("node-a");
+  ASSERT_TRUE(follow(a, "dev"));
+  const std::string epoch = a.rec.snaps.back().epoch;
+  ASSERT_EQ(propose(a, "dev", 'j', 5, "bob", "", 1), SendResult::sent);
+  ASSERT_TRUE(run_until([&] { return a.rec.events.size() == 1; }));
+  const std::string bad = epoch + " 2 {\"type\":\"msg\"}";
+  ASSERT_EQ(cmd({"INCR", "chatd:{dev}:seq"})->integer, 2);
+  ASSERT_EQ(cmd({"RPUSH", "chatd:{dev}:log", bad})->integer, 2);
+  ASSERT_EQ(cmd({"PUBLISH", "chatd:{dev}", bad})->integer, 1);
+  ASSERT_EQ(propose(a, "dev", 'm', 5, "bob", "three", 3), SendResult::sent);
+  ASSERT_TRUE(run_until([&] { return a.rec.events.size() == 2; }));
+  EXPECT_EQ(ids(a.rec.events), (std::vector<uint64_t>{1, 3}));
+  EXPECT_EQ(a.broker->stats().bad_payloads, 1u);
+  EXPECT_EQ(a.broker->stats().gaps_filled, 0u);
+}
+
 TEST_F(BrokerTest, APausedRedisStallsTheNodeUntilItAnswers) {
   Node& a = add_node("node-a", 2000);
   ASSERT_TRUE(follow(a, "dev"));
