@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "cluster/broker_script.h"
 #include "redis_server.h"
 
 namespace chatd {
@@ -140,7 +141,8 @@ class BrokerTest : public ::testing::Test {
   };
 
   // A broker named `id` on the loop, started.
-  Node& add_node(const std::string& id, int64_t node_timeout_ms = 10000, uint64_t retain = 100000) {
+  Node& add_node(const std::string& id, int64_t node_timeout_ms = 10000, uint64_t retain = 100000,
+                 uint32_t max_held = 10000) {
     auto n = std::make_unique<Node>();
     BrokerOptions o;
     RedisUrlResult u = parse_redis_url("redis://127.0.0.1:" + std::to_string(server_.port()));
@@ -149,6 +151,7 @@ class BrokerTest : public ::testing::Test {
     o.node_id = id;
     o.node_timeout_ms = node_timeout_ms;
     o.retain_events = retain;
+    o.max_held = max_held;
     o.seed = 7 + nodes_.size();
     const uint64_t token = 100 + 2 * nodes_.size();
     n->broker = std::make_unique<Broker>(loop_, token, token + 1, o, hooks(n->rec));
@@ -361,6 +364,90 @@ TEST_F(BrokerTest, ABodyThatIsNotChatdsSpendsItsId) {
   EXPECT_EQ(ids(a.rec.events), (std::vector<uint64_t>{1, 3}));
   EXPECT_EQ(a.broker->stats().bad_payloads, 1u);
   EXPECT_EQ(a.broker->stats().gaps_filled, 0u);
+}
+
+// The event body a test writes straight into Redis.
+std::string msg_body(const std::string& text) {
+  EventBody b;
+  b.kind = 'm';
+  b.ts = 1764600000002;
+  b.node = "node-z";
+  b.nick = "bob";
+  b.text = text;
+  std::string out;
+  encode_event_body(b, out);
+  return out;
+}
+
+// Pushes keep coming while a gap is being filled; with room for only two
+// held pushes most are dropped and read from the log instead. However it
+// interleaves, every event comes once, in order.
+TEST_F(BrokerTest, EventsBehindACatchUpComeOnceInOrderPastTheHoldLimit) {
+  Node& a = add_node("node-a", 10000, 100000, 2);
+  ASSERT_TRUE(follow(a, "dev"));
+  const std::string epoch = a.rec.snaps.back().epoch;
+  ASSERT_EQ(propose(a, "dev", 'j', 5, "bob", "", 1), SendResult::sent);
+  ASSERT_TRUE(run_until([&] { return a.rec.events.size() == 1; }));
+  ASSERT_EQ(cmd({"INCR", "chatd:{dev}:seq"})->integer, 2);
+  ASSERT_EQ(cmd({"RPUSH", "chatd:{dev}:log", epoch + " 2 " + msg_body("gap")})->integer, 2);
+  const std::string sha = str(cmd({"SCRIPT", "LOAD", std::string(broker_script())}));
+  ASSERT_EQ(sha.size(), 40u);
+  constexpr int kBurst = 60;
+  std::vector<std::string> bodies;
+  for (int i = 0; i < kBurst; ++i) bodies.push_back(msg_body("burst " + std::to_string(i)));
+  for (int i = 0; i < kBurst; ++i) {
+    std::vector<std::string> args = {"EVALSHA", sha,      "0", "pub", "dev", epoch,
+                                     "m",       "node-a", "5", "bob", "bob", bodies[size_t(i)],
+                                     "0"};
+    std::vector<const char*> argv;
+    std::vector<size_t> len;
+    for (const auto& x : args) {
+      argv.push_back(x.data());
+      len.push_back(x.size());
+    }
+    ASSERT_EQ(redisAppendCommandArgv(ctx_, int(argv.size()), argv.data(), len.data()), REDIS_OK);
+  }
+  for (int i = 0; i < kBurst; ++i) {
+    void* out = nullptr;
+    ASSERT_EQ(redisGetReply(ctx_, &out), REDIS_OK);
+    Reply r(static_cast<redisReply*>(out));
+    ASSERT_EQ(r->type, REDIS_REPLY_ARRAY);
+  }
+  ASSERT_TRUE(
+      run_until([&] { return a.rec.events.size() == 2 + kBurst && a.broker->live("dev"); }));
+  std::vector<uint64_t> want;
+  for (uint64_t i = 1; i <= 2 + kBurst; ++i) want.push_back(i);
+  EXPECT_EQ(ids(a.rec.events), want);
+  EXPECT_EQ(a.rec.events[1].text, "gap");
+  EXPECT_EQ(a.rec.events.back().text, "burst " + std::to_string(kBurst - 1));
+  EXPECT_EQ(a.rec.snaps.size(), 1u);
+  EXPECT_GT(a.broker->stats().held_overflows, 0u) << "the hold limit was reached";
+}
+
+// The log no longer reaches the node's last id (trimmed past it while the
+// channel lost events): the gap cannot be filled, so the room starts again
+// from a snapshot, reset, under the same epoch.
+TEST_F(BrokerTest, AGapPastTheLogsReachStartsTheRoomAgain) {
+  Node& a = add_node("node-a", 10000, 3);
+  ASSERT_TRUE(follow(a, "dev"));
+  const std::string epoch = a.rec.snaps.back().epoch;
+  ASSERT_EQ(propose(a, "dev", 'j', 5, "bob", "", 1), SendResult::sent);
+  ASSERT_TRUE(run_until([&] { return a.rec.events.size() == 1; }));
+  for (int id = 2; id <= 6; ++id) {
+    ASSERT_EQ(cmd({"INCR", "chatd:{dev}:seq"})->integer, id);
+    cmd({"RPUSH", "chatd:{dev}:log", epoch + " " + std::to_string(id) + " " + msg_body("lost")});
+  }
+  ASSERT_EQ(str(cmd({"LTRIM", "chatd:{dev}:log", "-3", "-1"})), "OK");  // ids 4..6 kept
+  ASSERT_EQ(propose(a, "dev", 'm', 5, "bob", "seven", 2), SendResult::sent);
+  ASSERT_TRUE(run_until([&] { return a.rec.snaps.size() == 2 && a.broker->live("dev"); }));
+  const Snap& s = a.rec.snaps[1];
+  EXPECT_TRUE(s.reset);
+  EXPECT_EQ(s.epoch, epoch);
+  EXPECT_EQ(s.oldest, 5u) << "event 7 trimmed 4 away";
+  EXPECT_EQ(s.recent, (std::vector<uint64_t>{5, 6, 7}));
+  EXPECT_EQ(s.members, (std::vector<std::string>{"node-a 5 bob"}));
+  EXPECT_EQ(ids(a.rec.events), (std::vector<uint64_t>{1})) << "nothing handed on across the hole";
+  EXPECT_EQ(a.broker->stats().resets, 1u);
 }
 
 TEST_F(BrokerTest, APausedRedisStallsTheNodeUntilItAnswers) {
