@@ -453,16 +453,17 @@ TEST_F(BrokerTest, AGapPastTheLogsReachStartsTheRoomAgain) {
 TEST_F(BrokerTest, APausedRedisStallsTheNodeUntilItAnswers) {
   Node& a = add_node("node-a", 2000);
   ASSERT_TRUE(follow(a, "dev"));
+  const int downs = a.rec.health_downs, ups = a.rec.health_ups;
   server_.signal(SIGSTOP);
   // The next heartbeat goes unanswered.
   ASSERT_TRUE(run_until([&] { return !a.broker->ready(); }));
   EXPECT_EQ(a.broker->why_not_ready(), "redis not answering");
-  EXPECT_EQ(a.rec.health_downs, 1);
+  EXPECT_GT(a.rec.health_downs, downs) << "the health hook said so";
   EXPECT_EQ(propose(a, "dev", 'j', 5, "bob", "", 1), SendResult::not_ready);
   server_.signal(SIGCONT);
   ASSERT_TRUE(run_until([&] { return a.broker->ready() && a.broker->live("dev"); }))
       << a.broker->why_not_ready();
-  EXPECT_EQ(a.rec.health_ups, 2);
+  EXPECT_GT(a.rec.health_ups, ups);
   EXPECT_EQ(a.rec.reaped, 0) << "a pause of Redis itself reaps nobody";
   ASSERT_EQ(propose(a, "dev", 'j', 5, "bob", "", 2), SendResult::sent);
   ASSERT_TRUE(run_until([&] { return a.rec.events.size() == 1; }));
