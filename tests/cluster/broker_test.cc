@@ -131,6 +131,11 @@ class BrokerTest : public ::testing::Test {
     redisSetTimeout(ctx_, tv);
   }
   void TearDown() override {
+    // A broker may only go with no command in flight (see the known bug at
+    // the end of this file).
+    if (!nodes_.empty()) {
+      EXPECT_TRUE(settle());
+    }
     nodes_.clear();
     if (ctx_) redisFree(ctx_);
   }
@@ -185,6 +190,17 @@ class BrokerTest : public ::testing::Test {
     return true;
   }
 
+  // Runs the loop until no node has a command in flight, so destroying one
+  // runs no reply callback (the known bug below); false after kDeadlineMs.
+  bool settle() {
+    return run_until([&] {
+      for (auto& n : nodes_) {
+        if (n->broker && n->broker->commands().in_flight() > 0) return false;
+      }
+      return true;
+    });
+  }
+
   // The node is ready and follows `room` live.
   bool follow(Node& n, const std::string& room) {
     if (!run_until([&] { return n.broker->ready(); })) return false;
@@ -202,7 +218,7 @@ class BrokerTest : public ::testing::Test {
     for (char& c : key_) c = char(std::tolower(static_cast<unsigned char>(c)));
     BrokerProposal p;
     p.room = room;
-    p.epoch = s ? s->epoch : "";
+    if (s) p.epoch = s->epoch;  // a view of the snapshot, not of a temporary
     p.nick_key = key_;
     p.token = token;
     p.body.kind = kind;
@@ -478,6 +494,7 @@ TEST_F(BrokerTest, ADeadNodesMembersLeaveOnce) {
   ASSERT_EQ(propose(b, "dev", 'j', 3, "Cy D", "", 1), SendResult::sent);
   ASSERT_TRUE(run_until([&] { return a.rec.events.size() == 1; }));
   // node-b dies without a word: its broker is gone, its connections closed.
+  ASSERT_TRUE(settle());
   nodes_[1]->broker.reset();
   ASSERT_TRUE(run_until([&] { return a.rec.events.size() == 2; }));
   const Seen& leave = a.rec.events[1];
