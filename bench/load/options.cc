@@ -30,6 +30,22 @@ bool parse_seconds(const char* s, double lo, double hi, double& out) {
   return true;
 }
 
+// Parses "P1,P2,..." (1..kMaxPorts ports, each 1..65535; a port may repeat,
+// as two connections to one node are still two clients).
+bool parse_ports(const char* s, std::vector<uint16_t>& out) {
+  out.clear();
+  std::string_view rest = s;
+  while (true) {
+    size_t comma = rest.find(',');
+    std::string one(rest.substr(0, comma));
+    uint32_t port = 0;
+    if (out.size() == kMaxPorts || !parse_u32(one.c_str(), 1, 65535, port)) return false;
+    out.push_back(static_cast<uint16_t>(port));
+    if (comma == std::string_view::npos) return true;
+    rest.remove_prefix(comma + 1);
+  }
+}
+
 // Accepts 127.0.0.0/8, ::1 and "localhost"; fills the socket address.
 bool resolve_loopback(Options& o, std::string& err) {
   if (o.host == "localhost") o.host = "127.0.0.1";
@@ -99,6 +115,9 @@ const char* usage_text() {
   return "usage: chat_load [fanout|connect|churn|resume] [options]\n"
          "  --host H         loopback address of the server (127.0.0.1)\n"
          "  --port P         server port (8080)\n"
+         "  --ports P1,P2,.. several nodes of one service (up to 16): connection k\n"
+         "                   goes to the (k mod N)-th, a reconnect to the next one;\n"
+         "                   every check spans all of them (replaces --port)\n"
          "  --clients N      fanout: clients that join; connect: connections;\n"
          "                   churn: clients coming and going; resume: clients (100, max 20000)\n"
          "  --senders S      fanout: clients that send (10)\n"
@@ -127,8 +146,17 @@ const char* usage_text() {
          "  --json           print only the JSON line\n";
 }
 
+std::string port_list(const Options& o) {
+  std::string s;
+  for (uint16_t p : o.ports) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(p);
+  }
+  return s;
+}
+
 ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) {
-  bool sources_set = false, hold_set = false, drop_set = false;
+  bool sources_set = false, hold_set = false, drop_set = false, port_set = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "-h" || a == "--help") return ParseOutcome::help;
@@ -166,6 +194,9 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
     } else if (a == "--port") {
       ok = parse_u32(v, 1, 65535, port);
       o.port = static_cast<uint16_t>(port);
+      port_set = true;
+    } else if (a == "--ports") {
+      ok = parse_ports(v, o.ports);
     } else if (a == "--clients" || a == "--conns") {
       ok = parse_u32(v, 1, kMaxConnections, o.clients);
     } else if (a == "--senders") {
@@ -217,6 +248,12 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
       return ParseOutcome::error;
     }
   }
+  if (port_set && !o.ports.empty()) {
+    err = "--port and --ports exclude each other: name every node in --ports";
+    return ParseOutcome::error;
+  }
+  if (o.ports.empty()) o.ports.push_back(o.port);
+  o.port = o.ports[0];
   if (o.mode == Mode::fanout && o.senders > o.clients) {
     err = "--senders must not exceed --clients";
     return ParseOutcome::error;

@@ -46,6 +46,16 @@ void JsonLine::add(std::string_view k, std::string_view v) {
   body_ += '"';
 }
 
+void JsonLine::add(std::string_view k, const std::vector<uint64_t>& v) {
+  key(k);
+  body_ += '[';
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) body_ += ',';
+    body_ += std::to_string(v[i]);
+  }
+  body_ += ']';
+}
+
 double cpu_seconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chatd::load {
 
@@ -18,6 +19,8 @@ class JsonLine {
   void add(std::string_view key, uint32_t v) { add(key, static_cast<uint64_t>(v)); }
   void add(std::string_view key, bool v);
   void add(std::string_view key, std::string_view v);
+  // An array of numbers: [v0,v1,...] (per node figures, say).
+  void add(std::string_view key, const std::vector<uint64_t>& v);
   std::string str() const { return "{" + body_ + "}"; }
 
  private:
