@@ -114,7 +114,7 @@ int ConnectRun::run() {
     std::fprintf(stderr, "chat_load: epoll: %s\n", std::strerror(int(-r)));
     return 3;
   }
-  const long rss_before = opt_.server_pid ? rss_kib(opt_.server_pid) : -1;
+  const long rss_before = opt_.server_pid ? service_rss_kib(opt_.server_pids) : -1;
   t0_ = t_last_open_ = mono_us();
   const double cpu0 = cpu_seconds();
   while (!settled() && mono_us() - t0_ < kSetupTimeoutUs) {
@@ -130,7 +130,7 @@ int ConnectRun::run() {
   holding_ = true;
   loop_for(static_cast<int64_t>(opt_.hold_s * 1e6));
   holding_ = false;
-  const long rss_after = opt_.server_pid ? rss_kib(opt_.server_pid) : -1;
+  const long rss_after = opt_.server_pid ? service_rss_kib(opt_.server_pids) : -1;
   return report(setup_s, cpu_pct, rss_before, rss_after);
 }
 

@@ -180,7 +180,7 @@ void Fanout::send_phase() {
   phase_ = Phase::sending;
   t0_ = mono_us();
   cpu0_ = cpu_seconds();
-  if (opt_.server_pid) server_cpu0_ = process_cpu_seconds(opt_.server_pid);
+  if (opt_.server_pid) server_cpu0_ = service_cpu_seconds(opt_.server_pids);
   const int64_t duration_us = static_cast<int64_t>(opt_.duration_s * 1e6);
   // Paced mode: each sender keeps its own schedule, staggered so the total
   // stream is evenly spaced at `rate`.
@@ -210,7 +210,7 @@ void Fanout::send_phase() {
   }
   t_stop_ = mono_us();
   cpu_stop_ = cpu_seconds();
-  if (opt_.server_pid) server_cpu_stop_ = process_cpu_seconds(opt_.server_pid);
+  if (opt_.server_pid) server_cpu_stop_ = service_cpu_seconds(opt_.server_pids);
 }
 
 void Fanout::drain_phase() {

@@ -46,6 +46,21 @@ bool parse_ports(const char* s, std::vector<uint16_t>& out) {
   }
 }
 
+// Parses "PID[,PID...]" (1..kMaxPorts + 1 pids: the nodes and their Redis).
+bool parse_pids(const char* s, std::vector<int>& out) {
+  out.clear();
+  std::string_view rest = s;
+  while (true) {
+    size_t comma = rest.find(',');
+    std::string one(rest.substr(0, comma));
+    uint32_t pid = 0;
+    if (out.size() > kMaxPorts || !parse_u32(one.c_str(), 1, 1u << 30, pid)) return false;
+    out.push_back(static_cast<int>(pid));
+    if (comma == std::string_view::npos) return true;
+    rest.remove_prefix(comma + 1);
+  }
+}
+
 // Accepts 127.0.0.0/8, ::1 and "localhost"; fills the socket address.
 bool resolve_loopback(Options& o, std::string& err) {
   if (o.host == "localhost") o.host = "127.0.0.1";
@@ -130,7 +145,8 @@ const char* usage_text() {
          "  --join           connect: also join each connection\n"
          "  --hold S         connect: hold every connection this long (0);\n"
          "                   churn: longest a session stays joined (2)\n"
-         "  --server-pid PID connect: report the server's VmRSS per connection;\n"
+         "  --server-pid P[,P..] the server's processes (several: a service's nodes\n"
+         "                   and Redis, summed); connect: its VmRSS per connection;\n"
          "                   fanout: its CPU time per delivery while sending;\n"
          "                   churn: its VmRSS at start, peak (1 s samples) and end\n"
          "  --sources K      bind to 127.0.0.2..127.0.0.(K+1) in turn (connect, churn: 4)\n"
@@ -180,7 +196,7 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
       return ParseOutcome::error;
     }
     const char* v = argv[++i];
-    uint32_t port = 0, pid = 0;
+    uint32_t port = 0;
     bool ok = true;
     if (a == "--mode") {
       std::string_view m = v;
@@ -217,8 +233,8 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
       ok = parse_seconds(v, 0, kMaxSeconds, o.hold_s);
       hold_set = true;
     } else if (a == "--server-pid") {
-      ok = parse_u32(v, 1, 1u << 30, pid);
-      o.server_pid = static_cast<int>(pid);
+      ok = parse_pids(v, o.server_pids);
+      o.server_pid = ok ? o.server_pids[0] : 0;
     } else if (a == "--sources") {
       ok = parse_u32(v, 0, kMaxSources, o.sources);
       sources_set = true;

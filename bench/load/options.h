@@ -37,16 +37,18 @@ struct Options {
   uint32_t clients = 100;       // fanout: clients; connect: connections
   uint32_t senders = 10;
   double duration_s = 5;
-  uint32_t window = 2;      // messages in flight per sender (closed loop)
-  double rate = 0;          // > 0: total messages/s, paced (open loop); window unused
-  uint32_t size = 32;       // bytes of message text
-  double drain_s = 5;       // fanout: longest wait for outstanding deliveries
-  uint32_t inflight = 256;  // connections in progress at once
-  bool join = false;        // connect: also join (nicks unique)
-  double hold_s = 0;        // connect: keep every connection open this long;
-                            // churn: longest a session stays joined
-  int server_pid = 0;       // connect, churn: whose VmRSS to read; fanout: whose CPU
-  uint32_t sources = 0;     // source addresses 127.0.0.2..; 0: the kernel picks
+  uint32_t window = 2;           // messages in flight per sender (closed loop)
+  double rate = 0;               // > 0: total messages/s, paced (open loop); window unused
+  uint32_t size = 32;            // bytes of message text
+  double drain_s = 5;            // fanout: longest wait for outstanding deliveries
+  uint32_t inflight = 256;       // connections in progress at once
+  bool join = false;             // connect: also join (nicks unique)
+  double hold_s = 0;             // connect: keep every connection open this long;
+                                 // churn: longest a session stays joined
+  int server_pid = 0;            // connect, churn: whose VmRSS to read; fanout: whose CPU
+  std::vector<int> server_pids;  // --server-pid P1,P2,..: every process of the service
+                                 // (nodes, Redis), summed; server_pid is the first
+  uint32_t sources = 0;          // source addresses 127.0.0.2..; 0: the kernel picks
   bool json_only = false;
   uint64_t seed = 1;            // churn: seeds every random choice
   std::string leave = "all";    // churn: how sessions end (all, close, rst, fin, stall);

@@ -100,4 +100,24 @@ double process_cpu_seconds(int pid) {
   return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
 }
 
+long service_rss_kib(const std::vector<int>& pids) {
+  long sum = 0;
+  for (int pid : pids) {
+    long kib = rss_kib(pid);
+    if (kib < 0) return -1;
+    sum += kib;
+  }
+  return sum;
+}
+
+double service_cpu_seconds(const std::vector<int>& pids) {
+  double sum = 0;
+  for (int pid : pids) {
+    double s = process_cpu_seconds(pid);
+    if (s < 0) return -1;
+    sum += s;
+  }
+  return sum;
+}
+
 }  // namespace chatd::load

@@ -38,4 +38,9 @@ long rss_kib(int pid);
 // /proc/PID/stat), or -1 if it cannot be read.
 double process_cpu_seconds(int pid);
 
+// The sums of rss_kib and of process_cpu_seconds over `pids` (a service of
+// several processes); -1 if any of them cannot be read.
+long service_rss_kib(const std::vector<int>& pids);
+double service_cpu_seconds(const std::vector<int>& pids);
+
 }  // namespace chatd::load

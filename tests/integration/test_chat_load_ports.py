@@ -293,3 +293,22 @@ def test_chatd_nodes_on_one_redis_pass_every_check(services, redis_port, tmp_pat
     )
     assert r["caught_up"] == 6 and r["not_resumed"] == 0 and r["epoch_changed"] == 0
     assert r["gaps"] == 0 and r["duplicates"] == 0 and r["ok"] is True
+
+
+def test_server_pids_of_a_service_are_summed(start_chatd):
+    # Two processes named: the CPU of both is read (a service's nodes and
+    # its Redis); one that cannot be read leaves the figure out.
+    a, b = start_chatd("--rate", "0"), start_chatd("--rate", "0")
+    r = run_load(
+        "fanout", "--port", a.port, "--clients", "10", "--senders", "2", "--duration", "0.5",
+        "--server-pid", f"{a.pid},{b.pid}",
+    )
+    assert r["ok"] is True and r["server_ns_per_delivery"] > 0
+    r = run_load(
+        "connect", "--port", a.port, "--clients", "10", "--server-pid", f"{a.pid},{b.pid}",
+    )
+    assert r["rss_before_kib"] >= a.rss_kib() + b.rss_kib() - 4096 > 0
+    out = subprocess.run(
+        [CHAT_LOAD_BIN, "fanout", "--server-pid", "1,x"], capture_output=True, text=True, timeout=10
+    )
+    assert out.returncode == 2 and "--server-pid" in out.stderr.splitlines()[0]
