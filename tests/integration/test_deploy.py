@@ -251,6 +251,67 @@ def test_documented_environment_file_is_accepted(start_chatd):
     assert_healthy(server.port)
 
 
+def deploy_md_block(first_line, lang):
+    """The lines after first_line of the ```lang block of docs/DEPLOY.md that starts with it."""
+    text = (REPO / "docs" / "DEPLOY.md").read_text()
+    m = re.search(rf"```{lang}\n{re.escape(first_line)}\n(.*?)```", text, re.S)
+    assert m, f"docs/DEPLOY.md has no {lang} block starting {first_line!r}"
+    return m.group(1)
+
+
+def test_documented_node_settings_are_valid(tmp_path):
+    # The shared settings of chatd@N (with CHATD_REDIS) and the template's
+    # own: every value accepted. A chatd without the broker then refuses
+    # --redis, and only that; one with it runs (waiting for its Redis).
+    env = dict(CLEAN_ENV, CHATD_REUSE_PORT="yes", CHATD_NODE_ID="vm-1")
+    for line in deploy_md_block("# /etc/default/chatd, for chatd@N: the shared settings", "ini").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            env[key] = value
+    assert env["CHATD_REDIS"].startswith("redis://") and "CHATD_TRUSTED_PROXY" in env
+    p = subprocess.Popen([CHATD_BIN, "--port", "0"], env=env, cwd=str(tmp_path),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        rc = p.wait(3)
+    except subprocess.TimeoutExpired:
+        rc = None
+    finally:
+        stop(p)
+    err = p.stderr.read()
+    if rc is not None:
+        assert rc == 2 and "the Redis broker is not available" in err, err
+        assert len(err.strip().splitlines()) == 1, err
+
+
+def test_documented_redis_settings_are_what_redis_runs_with(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (scripts/install-deps.sh)")
+    lines = [l.strip() for l in deploy_md_block("# redis.conf for chatd's room logs", "conf").splitlines()]
+    settings = [l.split(None, 1) for l in lines if l and not l.startswith("#")]
+    want = dict(settings)
+    assert want["appendonly"] == "yes" and want["appendfsync"] == "everysec"
+    assert want["maxmemory-policy"] == "noeviction"
+    port = free_port()
+    conf = tmp_path / "redis.conf"
+    # The documented lines, then only where this test may listen and write.
+    conf.write_text("\n".join(lines) + f"\nport {port}\ndir {tmp_path}\n")
+    proc = subprocess.Popen(["redis-server", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=str(tmp_path))
+    try:
+        wait_listening(port, proc, "redis-server")
+        for key, value in settings:
+            got = subprocess.run(["redis-cli", "-p", str(port), "config", "get", key],
+                                 capture_output=True, text=True, timeout=TIMEOUT).stdout.split("\n")
+            assert got[0] == key, got
+            if key == "maxmemory":
+                assert int(got[1]) == 2 << 30, got
+            else:
+                assert got[1] == value, got
+    finally:
+        stop(proc)
+
+
 # ------------------------------------------------------------------ nginx
 
 
