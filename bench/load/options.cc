@@ -30,32 +30,19 @@ bool parse_seconds(const char* s, double lo, double hi, double& out) {
   return true;
 }
 
-// Parses "P1,P2,..." (1..kMaxPorts ports, each 1..65535; a port may repeat,
-// as two connections to one node are still two clients).
-bool parse_ports(const char* s, std::vector<uint16_t>& out) {
+// Parses "V1,V2,..." (1..max values, each in [lo, hi]) into out: the
+// ports of --ports (a port may repeat: two connections to one node are
+// still two clients) and the pids of --server-pid.
+template <class T>
+bool parse_list(const char* s, uint32_t lo, uint32_t hi, size_t max, std::vector<T>& out) {
   out.clear();
   std::string_view rest = s;
   while (true) {
     size_t comma = rest.find(',');
     std::string one(rest.substr(0, comma));
-    uint32_t port = 0;
-    if (out.size() == kMaxPorts || !parse_u32(one.c_str(), 1, 65535, port)) return false;
-    out.push_back(static_cast<uint16_t>(port));
-    if (comma == std::string_view::npos) return true;
-    rest.remove_prefix(comma + 1);
-  }
-}
-
-// Parses "PID[,PID...]" (1..kMaxPorts + 1 pids: the nodes and their Redis).
-bool parse_pids(const char* s, std::vector<int>& out) {
-  out.clear();
-  std::string_view rest = s;
-  while (true) {
-    size_t comma = rest.find(',');
-    std::string one(rest.substr(0, comma));
-    uint32_t pid = 0;
-    if (out.size() > kMaxPorts || !parse_u32(one.c_str(), 1, 1u << 30, pid)) return false;
-    out.push_back(static_cast<int>(pid));
+    uint32_t v = 0;
+    if (out.size() == max || !parse_u32(one.c_str(), lo, hi, v)) return false;
+    out.push_back(static_cast<T>(v));
     if (comma == std::string_view::npos) return true;
     rest.remove_prefix(comma + 1);
   }
@@ -212,7 +199,7 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
       o.port = static_cast<uint16_t>(port);
       port_set = true;
     } else if (a == "--ports") {
-      ok = parse_ports(v, o.ports);
+      ok = parse_list(v, 1, 65535, kMaxPorts, o.ports);
     } else if (a == "--clients" || a == "--conns") {
       ok = parse_u32(v, 1, kMaxConnections, o.clients);
     } else if (a == "--senders") {
@@ -233,7 +220,7 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
       ok = parse_seconds(v, 0, kMaxSeconds, o.hold_s);
       hold_set = true;
     } else if (a == "--server-pid") {
-      ok = parse_pids(v, o.server_pids);
+      ok = parse_list(v, 1, 1u << 30, kMaxPorts + 1, o.server_pids);  // nodes + Redis
       o.server_pid = ok ? o.server_pids[0] : 0;
     } else if (a == "--sources") {
       ok = parse_u32(v, 0, kMaxSources, o.sources);
