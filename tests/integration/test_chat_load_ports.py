@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+import helpers
 from conftest import CHATD_BIN, CLEAN_ENV, REPO
 
 CHAT_LOAD_BIN = os.environ.get("CHAT_LOAD_BIN")
@@ -277,6 +278,12 @@ def chatd_cluster(services, redis_port, tmp_path, n):
         if "not available" in s.match.group(0):
             pytest.skip(f"chatd has no Redis broker yet: {s.output().strip()}")
         ports.append(int(s.match.group(1)))
+    # A node answers /healthz 503 until its Redis connection is ready.
+    deadline = time.monotonic() + START_TIMEOUT
+    for port in ports:
+        while helpers.get(port, b"/healthz").status != 200:
+            assert time.monotonic() < deadline, f"node on {port} never became healthy"
+            time.sleep(0.05)
     return ports
 
 
