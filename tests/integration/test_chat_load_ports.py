@@ -272,7 +272,7 @@ def chatd_cluster(services, redis_port, tmp_path, n):
     for k in range(n):
         s = services(
             [CHATD_BIN, "--host", "127.0.0.1", "--port", "0", "--rate", "0", "--redis", url,
-             "--node-id", f"node{k}"],
+             "--node-id", f"node{k}", "--static", REPO / "static"],
             r"listening on http://127\.0\.0\.1:(\d+)|not available", cwd=tmp_path,
         )
         if "not available" in s.match.group(0):
