@@ -223,7 +223,7 @@ def test_template_unit_needs_redis(tmp_path):
     # no CHATD_REDIS: chatd refuses to start, so nobody runs processes that
     # share a port but not their rooms believing they are one service.
     env = {"CHATD_REUSE_PORT": "yes", "CHATD_NODE_ID": f"{socket.gethostname()}-1"}
-    p = subprocess.run([CHATD_BIN, "--host", "127.0.0.1", "--port", "0"], env={**CLEAN_ENV, **env},
+    p = subprocess.run([CHATD_BIN, "--host", "127.0.0.1", "--port", "0", "--static", str(REPO / "static")], env={**CLEAN_ENV, **env},
                        cwd=str(tmp_path), capture_output=True, text=True, timeout=TIMEOUT)
     assert p.returncode == 2 and "--node-id is used only with --redis" in p.stderr, p.stderr
 
@@ -270,7 +270,7 @@ def test_documented_node_settings_are_valid(tmp_path):
             key, _, value = line.partition("=")
             env[key] = value
     assert env["CHATD_REDIS"].startswith("redis://") and "CHATD_TRUSTED_PROXY" in env
-    p = subprocess.Popen([CHATD_BIN, "--port", "0"], env=env, cwd=str(tmp_path),
+    p = subprocess.Popen([CHATD_BIN, "--port", "0", "--static", str(REPO / "static")], env=env, cwd=str(tmp_path),
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         rc = p.wait(3)
