@@ -27,10 +27,10 @@
 # The cluster servers (issue 13, docs/CLUSTER.md). Each run starts a fresh
 # redis-server on a free loopback port, in a temporary directory, keeping
 # nothing on disk (--save '' --appendonly no), and stops it after:
-#   chatd-cluster  CLUSTER_NODES chatd nodes, node k on port P+k (P+1 is
-#                  skipped: P, P+2, P+3...), each `chatd --port PORT --redis
-#                  redis://127.0.0.1:R --node-id nodeK --rate 0`, in a
-#                  directory of its own; chat_load --ports spreads the
+#   chatd-cluster  CLUSTER_NODES chatd nodes, node 0 on port P and node
+#                  k > 0 on P+1+k (P, P+2, P+3...), each `chatd --port PORT
+#                  --redis redis://127.0.0.1:R --node-id nodeK --rate 0`, in
+#                  a directory of its own; chat_load --ports spreads the
 #                  clients over them round-robin, its checks spanning all.
 #   chatd-reuse    the same nodes on the one port P with --reuse-port (the
 #                  kernel spreads the connections); chat_load --port P.
@@ -269,17 +269,23 @@ start_redis() {
   return 1
 }
 
-# wait_healthy NAME PORT: waits (bounded) for /healthz 200 (a cluster node
-# answers 503 until its Redis connection is ready).
+# wait_healthy NAME PORT [TIMES]: waits (bounded) for TIMES (1) answers
+# /healthz 200 in a row (a cluster node answers 503 until its Redis
+# connection is ready; on a shared port each answer is some node's).
 wait_healthy() {
-  local line
+  local line ok=0
   for _ in $(seq 200); do
     if exec 3<>"/dev/tcp/127.0.0.1/$2"; then
       printf 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
       read -r line <&3 || line=
       exec 3<&-
-      [[ "$line" == *" 200 "* ]] && return 0
+      if [[ "$line" == *" 200 "* ]]; then
+        ok=$((ok + 1))
+        [ "$ok" -lt "${3:-1}" ] || return 0
+        continue
+      fi
     fi 2>/dev/null
+    ok=0
     sleep 0.05
   done
   echo "loadtest: $1 on port $2 never answered /healthz 200" >&2
@@ -312,7 +318,11 @@ start_nodes() {
     ports+=("$port")
     wait_listening "$1 node$k" "$log" "$pid" || return 1
   done
-  for port in $(printf '%s\n' "${ports[@]}" | sort -u); do wait_healthy "$1" "$port" || return 1; done
+  if [ "$1" = chatd-reuse ]; then
+    wait_healthy "$1" "$PORT" $((CLUSTER_NODES * 8)) || return 1
+  else
+    for port in "${ports[@]}"; do wait_healthy "$1" "$port" || return 1; done
+  fi
   # With --reuse-port the kernel picks the node: chat_load sees one port.
   [ "$1" = chatd-reuse ] || service_ports=$(IFS=,; echo "${ports[*]}")
 }
