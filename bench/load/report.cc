@@ -46,6 +46,16 @@ void JsonLine::add(std::string_view k, std::string_view v) {
   body_ += '"';
 }
 
+void JsonLine::add(std::string_view k, const std::vector<uint64_t>& v) {
+  key(k);
+  body_ += '[';
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) body_ += ',';
+    body_ += std::to_string(v[i]);
+  }
+  body_ += ']';
+}
+
 double cpu_seconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -88,6 +98,26 @@ double process_cpu_seconds(int pid) {
                   &stime) != 2)
     return -1;
   return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+long service_rss_kib(const std::vector<int>& pids) {
+  long sum = 0;
+  for (int pid : pids) {
+    long kib = rss_kib(pid);
+    if (kib < 0) return -1;
+    sum += kib;
+  }
+  return sum;
+}
+
+double service_cpu_seconds(const std::vector<int>& pids) {
+  double sum = 0;
+  for (int pid : pids) {
+    double s = process_cpu_seconds(pid);
+    if (s < 0) return -1;
+    sum += s;
+  }
+  return sum;
 }
 
 }  // namespace chatd::load
