@@ -78,24 +78,14 @@ def test_lists_the_cluster_scenarios():
     assert "cluster-1x1000-2n" in names and "cluster-rate50-2n" in names
 
 
-def test_without_the_broker_the_cluster_is_skipped_and_the_rest_runs(tmp_path):
-    try:
-        probe = subprocess.run(
-            [CHATD_BIN, "--host", "127.0.0.1", "--port", "0", "--redis", "redis://127.0.0.1:1"],
-            capture_output=True, text=True, timeout=3, env=CLEAN_ENV, cwd=str(tmp_path),
-        )
-        refused = probe.returncode == 2 and "not available" in probe.stderr
-    except subprocess.TimeoutExpired:  # it runs, waiting for its Redis
-        refused = False
-    if not refused:
-        pytest.skip("this chatd accepts --redis: the broker has landed")
-    servers = "chatd-cluster chatd"
+def test_two_nodes_on_redis_run_as_one_service_beside_one_node(tmp_path):
+    servers = "chatd-cluster chatd-reuse chatd"
     if (REPO / "bench/peers/node/node_modules/ws").is_dir():
         servers += " node-ws-redis"
     proc, rows = loadtest(tmp_path, "--only", servers)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "chatd-cluster skipped: this chatd refuses --redis" in proc.stderr
-    ran = servers.split()[1:]
+    assert "skipped" not in proc.stderr
+    ran = servers.split()
     assert sorted((r["scenario"], r["server"]) for r in rows) == sorted(
         (s, v) for s in ("cluster-1x1000-2n", "cluster-rate50-2n") for v in ran
     )
@@ -105,7 +95,9 @@ def test_without_the_broker_the_cluster_is_skipped_and_the_rest_runs(tmp_path):
         assert res["joined"] == CLIENTS and res["rooms"] == 1 and res["mismatches"] == 0
         assert res["deliveries_total"] == res["sent_total"] * CLIENTS
         assert res["server_ns_per_delivery"] > 0  # every process of the service named
-    assert "x:chatd-cluster/node-ws-redis>=5 n/a (no chatd-cluster)" in proc.stdout
+    # Both nodes served clients, and every client got every event.
+    cluster = next(r["result"] for r in rows if r["server"] == "chatd-cluster")
+    assert len(cluster["ports"]) == 2 and all(n > 0 for n in cluster["port_joined"]), cluster
 
 
 def test_the_cluster_plumbing_with_a_stand_in_for_the_broker(tmp_path):
