@@ -45,8 +45,6 @@
 # The summary adds each pair's ratio and, with chatd and chatd-cluster both
 # run, the Redis hop per event: the extra service CPU per message (the CPU
 # per delivery difference times the room's members) and the extra p50.
-# chatd-cluster and chatd-reuse need the Redis broker: while chatd refuses
-# --redis they are skipped with a warning.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -262,10 +260,23 @@ start_redis() {
   redis_pid=$!
   for _ in $(seq 100); do
     redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
+    kill -0 "$redis_pid" 2>/dev/null || break  # exited: the port was taken meanwhile?
     sleep 0.05
   done
   echo "loadtest: redis-server did not start:" >&2
   cat "$work/redis.log" >&2
+  return 1
+}
+
+# start_fresh_redis: start_redis on a free port (in redis_port), picked again
+# if a client's ephemeral port took it between the pick and the bind.
+start_fresh_redis() {
+  for _ in 1 2 3 4 5; do
+    redis_port=$(free_port)
+    start_redis "$redis_port" 2>"$work/redis-start.err" && return 0
+    grep -q "Address already in use" "$work/redis.log" || break
+  done
+  cat "$work/redis-start.err" >&2
   return 1
 }
 
@@ -297,8 +308,7 @@ wait_healthy() {
 # (chatd-reuse); waits until every one listens and is healthy.
 start_nodes() {
   local redis_port k port pid log ports=() reuse=()
-  redis_port=$(free_port)
-  start_redis "$redis_port" || return 1
+  start_fresh_redis || return 1
   [ "$1" = chatd-cluster ] || reuse=(--reuse-port)
   service_pids=$redis_pid
   for k in $(seq 0 $((CLUSTER_NODES - 1))); do
@@ -327,25 +337,6 @@ start_nodes() {
   [ "$1" = chatd-reuse ] || service_ports=$(IFS=,; echo "${ports[*]}")
 }
 
-# have_broker: true if this chatd accepts --redis (the broker has landed);
-# today it refuses at start with one line saying so.
-have_broker() {
-  local log="$work/broker-probe.log" pid
-  mkdir -p "$work/probe"
-  (cd "$work/probe" && exec "$CHATD_ABS" --host 127.0.0.1 --port 0 \
-    --redis "redis://127.0.0.1:$(free_port)") >"$log" 2>&1 &
-  pid=$!
-  for _ in $(seq 40); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    stop_pid "$pid"
-    return 0
-  fi
-  wait "$pid" 2>/dev/null || true
-  ! grep -q "not available" "$log"
-}
 
 # start_server NAME: starts it pinned to SERVER_CPU, waits until it listens.
 start_server() {
@@ -407,19 +398,6 @@ run_one() {
   [ "$rc" -le 1 ] && [ -n "$out" ] || out='{"ok":false}'
   echo "${out##*$'\n'}"
 }
-
-# The cluster servers need the Redis broker; until it lands they are left
-# out with a warning rather than failing every run.
-kept=
-for server in $SERVERS; do
-  if [[ "$server" == chatd-cluster || "$server" == chatd-reuse ]] && ! have_broker; then
-    echo "loadtest: $server skipped: this chatd refuses --redis (no Redis broker yet, docs/CLUSTER.md)" >&2
-    continue
-  fi
-  kept+=" $server"
-done
-SERVERS=${kept# }
-[ -n "$SERVERS" ] || { echo "loadtest: no server left to run" >&2; exit 2; }
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 date0=$(date -u '+%Y-%m-%d %H:%M UTC')

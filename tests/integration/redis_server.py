@@ -45,15 +45,21 @@ class RedisServer:
             pytest.fail("redis-server is not installed (scripts/install-deps.sh)")
         self.dir = tempfile.mkdtemp(prefix="chatd-redis-")
         self.persistent = persistent
-        self.port = free_port()
         self.proc = None
-        self.start()
+        # A port free when picked may be a client's ephemeral port a moment
+        # later: pick again when the bind fails.
+        for attempt in range(5):
+            self.port = free_port()
+            if self.start(give_up=attempt == 4):
+                break
 
     @property
     def url(self):
         return f"redis://127.0.0.1:{self.port}"
 
-    def start(self):
+    def start(self, give_up=True):
+        """Starts redis-server on self.port and waits for its PONG; returns
+        False (unless give_up) if the port turned out to be taken."""
         persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
         self.proc = subprocess.Popen(
             [REDIS_BIN, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, "--save", "",
@@ -64,11 +70,16 @@ class RedisServer:
         while True:
             try:
                 if command(self.port, "PING") == b"+PONG":
-                    return
+                    return True
             except OSError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                log = open(os.path.join(self.dir, "redis.log")).read() if os.path.exists(os.path.join(self.dir, "redis.log")) else ""
+                path = os.path.join(self.dir, "redis.log")
+                log = open(path).read() if os.path.exists(path) else ""
+                if not give_up and "Address already in use" in log:
+                    self.proc.wait(WAIT)
+                    os.remove(path)
+                    return False
                 pytest.fail(f"redis-server did not start on {self.port}: {log[-2000:]}")
             time.sleep(0.02)  # polling the PING, bounded by the deadline
 

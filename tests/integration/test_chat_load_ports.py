@@ -3,8 +3,7 @@ service, every check spanning all of them. Against one chatd named twice
 the checks pass; against two chatd that share nothing they must fail (a
 message reaches only its sender's node, the same id names different
 events); against two nodes of the Node `ws` + Redis peer, which are one
-service, they pass; and against two chatd on one Redis once the broker
-exists (skipped while chatd refuses --redis). No timing assertions: only
+service, they pass; and against two chatd on one Redis. No timing assertions: only
 the integrity figures of chat_load's JSON line."""
 
 import json
@@ -265,18 +264,15 @@ def test_two_nodes_of_one_service_pass_every_check(services, redis_port):
 
 def chatd_cluster(services, redis_port, tmp_path, n):
     """n chatd nodes on one Redis (no --db: the nodes keep nothing on disk,
-    and run in a directory of their own), or a skip while chatd refuses
-    --redis at start."""
+    and run in a directory of their own)."""
     url = f"redis://127.0.0.1:{redis_port}"
     ports = []
     for k in range(n):
         s = services(
             [CHATD_BIN, "--host", "127.0.0.1", "--port", "0", "--rate", "0", "--redis", url,
              "--node-id", f"node{k}", "--static", REPO / "static"],
-            r"listening on http://127\.0\.0\.1:(\d+)|not available", cwd=tmp_path,
+            r"listening on http://127\.0\.0\.1:(\d+)", cwd=tmp_path,
         )
-        if "not available" in s.match.group(0):
-            pytest.skip(f"chatd has no Redis broker yet: {s.output().strip()}")
         ports.append(int(s.match.group(1)))
     # A node answers /healthz 503 until its Redis connection is ready.
     deadline = time.monotonic() + START_TIMEOUT

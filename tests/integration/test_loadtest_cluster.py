@@ -1,7 +1,7 @@
 """`scripts/loadtest.sh --cluster` (issue 13's benchmark) in a tiny
-configuration. With today's chatd, which refuses --redis, the cluster
-servers are skipped with a warning and chatd and node-ws-redis still run
-every scenario with every check passing. With a stand-in for the broker
+configuration: two chatd nodes on Redis (on two ports, and on one with
+--reuse-port) beside one node and node-ws-redis, every scenario with every
+check passing. With a stand-in for the broker
 (a wrapper that drops --redis and --node-id, so the nodes are separate
 chatd sharing nothing) the plumbing is checked: a Redis and every node
 started, the clients spread over the nodes' ports by --ports, every process
