@@ -81,6 +81,16 @@ def join(port, nick, room="lobby", **fields):
     return c, w, ev
 
 
+def two_members_on_two_nodes(start_chatd, redis):
+    """Nodes n1 and n2, member a on n1 and b on n2 in the lobby; returns
+    (n1, n2, a, a's welcome, b, b's join event), a having seen b's join."""
+    n1, n2 = start_node(start_chatd, redis, "n1"), start_node(start_chatd, redis, "n2")
+    a, wa, _ = join(n1.port, "a")
+    b, _, ev = join(n2.port, "b")
+    assert a.recv_json() == ev
+    return n1, n2, a, wa, b, ev
+
+
 def events(c, n):
     return [c.recv_json() for _ in range(n)]
 
@@ -198,10 +208,7 @@ def test_a_killed_node_s_members_leave_exactly_once_and_their_nicks_are_freed(st
 
 
 def test_redis_paused_then_resumed_keeps_every_websocket_and_loses_nothing(start_chatd, redis):
-    n1, n2 = start_node(start_chatd, redis, "n1"), start_node(start_chatd, redis, "n2")
-    a, _, _ = join(n1.port, "a")
-    b, _, ev = join(n2.port, "b")
-    assert a.recv_json() == ev
+    n1, n2, a, _, b, ev = two_members_on_two_nodes(start_chatd, redis)
     redis.pause()
     try:
         # Sent while Redis is paused: in flight, answered when it wakes up.
@@ -223,10 +230,7 @@ def test_redis_paused_then_resumed_keeps_every_websocket_and_loses_nothing(start
 
 
 def test_redis_killed_and_restarted_empty_gives_rooms_a_new_epoch(start_chatd, redis):
-    n1, n2 = start_node(start_chatd, redis, "n1"), start_node(start_chatd, redis, "n2")
-    a, wa, _ = join(n1.port, "a")
-    b, _, ev = join(n2.port, "b")
-    assert a.recv_json() == ev
+    n1, n2, a, wa, b, ev = two_members_on_two_nodes(start_chatd, redis)
     redis.kill()
     wait_for(lambda: health(n1.port)[0] == 503 and health(n2.port)[0] == 503, "both nodes to report Redis down")
     a.send_json({"type": "msg", "room": "lobby", "msg": "while down", "ref": "d"})
@@ -268,10 +272,7 @@ def test_redis_killed_and_restarted_empty_gives_rooms_a_new_epoch(start_chatd, r
 
 def test_redis_restarted_with_its_data_catches_every_member_up_gap_free(start_chatd, persistent_redis):
     redis = persistent_redis
-    n1, n2 = start_node(start_chatd, redis, "n1"), start_node(start_chatd, redis, "n2")
-    a, wa, _ = join(n1.port, "a")
-    b, _, ev = join(n2.port, "b")
-    assert a.recv_json() == ev
+    n1, n2, a, wa, b, ev = two_members_on_two_nodes(start_chatd, redis)
     redis.kill()
     wait_for(lambda: health(n2.port)[0] == 503, "n2 to report Redis down")
     redis.start()  # the same port and directory: its append-only file
@@ -306,10 +307,7 @@ def test_a_node_started_before_redis_refuses_then_serves(start_chatd):
 
 
 def test_a_node_shut_down_with_sigterm_lets_its_members_go_everywhere(start_chatd, redis):
-    n1, n2 = start_node(start_chatd, redis, "n1"), start_node(start_chatd, redis, "n2")
-    a, _, _ = join(n1.port, "a")
-    b, _, ev = join(n2.port, "b")
-    assert a.recv_json() == ev
+    n1, n2, a, _, b, ev = two_members_on_two_nodes(start_chatd, redis)
     assert n2.stop(signal.SIGTERM) == 0
     leave = a.recv_json()
     assert leave["event"] == "leave" and leave["nick"] == "b" and leave["id"] == ev["id"] + 1
@@ -357,10 +355,7 @@ def test_history_older_than_a_node_s_ring_is_read_from_the_room_s_log(start_chat
 
 
 def test_a_paused_node_declared_dead_closes_its_websockets_when_it_wakes(start_chatd, redis):
-    n1, n2 = start_node(start_chatd, redis, "n1"), start_node(start_chatd, redis, "n2")
-    a, _, _ = join(n1.port, "a")
-    b, _, ev = join(n2.port, "b")
-    assert a.recv_json() == ev
+    n1, n2, a, _, b, ev = two_members_on_two_nodes(start_chatd, redis)
     n2.send_signal(signal.SIGSTOP)
     try:
         leave = a.recv_json()  # n1 reaps n2 once its heartbeat is older than the timeout
@@ -382,16 +377,9 @@ def test_python_websockets_clients_resume_across_nodes(start_chatd, redis):
 
     import websockets
 
+    from ws_async import recv_json as recv, until
+
     n1, n2, n3 = (start_node(start_chatd, redis, f"n{i}") for i in (1, 2, 3))
-
-    async def recv(ws):
-        return json.loads(await asyncio.wait_for(ws.recv(), 10))
-
-    async def until(ws, pred):
-        while True:
-            m = await recv(ws)
-            if pred(m):
-                return m
 
     async def run():
         a = await websockets.connect(f"ws://127.0.0.1:{n1.port}/ws", open_timeout=10)

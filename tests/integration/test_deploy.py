@@ -156,22 +156,28 @@ def test_systemd_unit_keeps_its_hardening():
     assert stop_s * 1000 > 3000 + 5000, "TimeoutStopSec must leave room above chatd's shutdown grace"
 
 
-def test_systemd_unit_verifies(tmp_path):
+def verify_units(tmp_path, unit_file, names, mark):
+    """systemd-analyze verify on each of `names` (the unit, or instances of a
+    template) with unit_file's ExecStart pointed at the chatd under test;
+    verify exits 0 even on unknown keys and bad values, so any warning that
+    names `mark` fails too."""
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed (Debian package systemd)")
     if not os.access(CHATD_BIN, os.X_OK):
         pytest.fail(f"{CHATD_BIN} is not built (make build/chatd, or set CHATD_BIN)")
-    text = (SCRIPTS / "chatd.service").read_text()
+    text = (SCRIPTS / unit_file).read_text()
     assert "ExecStart=/usr/local/bin/chatd\n" in text
     # verify insists the ExecStart binary exists: point it at the one under test.
-    unit = tmp_path / "chatd.service"
-    unit.write_text(text.replace("ExecStart=/usr/local/bin/chatd\n", f"ExecStart={CHATD_BIN}\n"))
-    r = subprocess.run(
-        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60, cwd=tmp_path
-    )
-    # verify exits 0 even on unknown keys and bad values: its warnings count.
-    ours = [l for l in (r.stdout + r.stderr).splitlines() if "chatd.service" in l]
-    assert r.returncode == 0 and not ours, f"rc={r.returncode}\n{r.stdout}{r.stderr}"
+    (tmp_path / unit_file).write_text(text.replace("ExecStart=/usr/local/bin/chatd\n", f"ExecStart={CHATD_BIN}\n"))
+    for name in names:
+        r = subprocess.run(["systemd-analyze", "verify", str(tmp_path / name)],
+                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        ours = [l for l in (r.stdout + r.stderr).splitlines() if mark in l]
+        assert r.returncode == 0 and not ours, f"rc={r.returncode}\n{r.stdout}{r.stderr}"
+
+
+def test_systemd_unit_verifies(tmp_path):
+    verify_units(tmp_path, "chatd.service", ["chatd.service"], "chatd.service")
 
 
 HARDENING = [
@@ -200,22 +206,9 @@ def test_template_unit_is_the_unit_per_node():
 
 
 def test_template_unit_verifies(tmp_path):
-    if shutil.which("systemd-analyze") is None:
-        pytest.skip("systemd-analyze is not installed (Debian package systemd)")
-    if not os.access(CHATD_BIN, os.X_OK):
-        pytest.fail(f"{CHATD_BIN} is not built (make build/chatd, or set CHATD_BIN)")
-    text = (SCRIPTS / "chatd@.service").read_text()
-    assert "ExecStart=/usr/local/bin/chatd\n" in text
-    (tmp_path / "chatd@.service").write_text(
-        text.replace("ExecStart=/usr/local/bin/chatd\n", f"ExecStart={CHATD_BIN}\n")
-    )
     # An instance's path loads the template (a bad key in it is reported
     # against chatd@.service), with %i and %H expanded.
-    for instance in ("chatd@1.service", "chatd@2.service"):
-        r = subprocess.run(["systemd-analyze", "verify", str(tmp_path / instance)],
-                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
-        ours = [l for l in (r.stdout + r.stderr).splitlines() if "chatd@" in l]
-        assert r.returncode == 0 and not ours, f"rc={r.returncode}\n{r.stdout}{r.stderr}"
+    verify_units(tmp_path, "chatd@.service", ["chatd@1.service", "chatd@2.service"], "chatd@")
 
 
 def test_template_unit_needs_redis(tmp_path):
