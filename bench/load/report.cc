@@ -100,24 +100,24 @@ double process_cpu_seconds(int pid) {
   return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
 }
 
-long service_rss_kib(const std::vector<int>& pids) {
-  long sum = 0;
+// The sum of f(pid) over pids, or -1 as soon as one is unknown (-1).
+template <typename T>
+T sum_over(const std::vector<int>& pids, T (*f)(int)) {
+  T sum = 0;
   for (int pid : pids) {
-    long kib = rss_kib(pid);
-    if (kib < 0) return -1;
-    sum += kib;
+    T v = f(pid);
+    if (v < 0) return -1;
+    sum += v;
   }
   return sum;
 }
 
+long service_rss_kib(const std::vector<int>& pids) {
+  return sum_over(pids, rss_kib);
+}
+
 double service_cpu_seconds(const std::vector<int>& pids) {
-  double sum = 0;
-  for (int pid : pids) {
-    double s = process_cpu_seconds(pid);
-    if (s < 0) return -1;
-    sum += s;
-  }
-  return sum;
+  return sum_over(pids, process_cpu_seconds);
 }
 
 }  // namespace chatd::load
