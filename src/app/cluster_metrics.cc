@@ -18,6 +18,10 @@ void append_cluster_metrics(std::string& out, const Broker& b, size_t pending) {
                 s.events_out);
   append_metric(out, "cluster_gaps_filled_total", "counter",
                 "Gaps on a room's subscription filled from its log.", s.gaps_filled);
+  append_metric(
+      out, "cluster_snapshots_total", "counter",
+      "Rooms this node took whole from Redis (it began to follow them, or they restarted).",
+      s.snapshots);
   append_metric(out, "cluster_room_resets_total", "counter",
                 "Rooms whose history Redis lost, started again under a new epoch.", s.resets);
   append_metric(out, "cluster_nodes_reaped_total", "counter", "Dead nodes this node reaped.",

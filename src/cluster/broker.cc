@@ -581,6 +581,7 @@ void Broker::on_sync(const std::string& room, bool rebuild, const redisReply* r)
   s.reset = f.known;
   s.members = members_;
   s.recent = recent_;
+  ++stats_.snapshots;
   if (s.reset) {
     ++stats_.resets;
     log_line("cluster: room %s starts again (epoch %.*s, %zu members)", room.c_str(),
