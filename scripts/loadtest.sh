@@ -357,19 +357,12 @@ start_server() {
     python-websockets)
       "${pin[@]}" "$PY" bench/peers/python/chat_websockets.py --port "$PORT" >"$log" 2>&1 & ;;
     node-ws-redis)
-      # A fresh Redis per run, on the next port, keeping nothing on disk.
-      mkdir -p "$work/redis"
-      "${pin[@]}" redis-server --bind 127.0.0.1 --port $((PORT + 1)) --dir "$work/redis" \
-        --save "" --appendonly no >"$work/redis.log" 2>&1 &
-      redis_pid=$!
-      local up=
-      for _ in $(seq 100); do
-        redis-cli -p $((PORT + 1)) ping >/dev/null 2>&1 && up=1 && break
-        sleep 0.05
-      done
-      [ -n "$up" ] || { echo "loadtest: redis-server did not start:" >&2; cat "$work/redis.log" >&2; return 1; }
+      # A fresh Redis per run on a free port, keeping nothing on disk (a
+      # fixed port could be a client socket's ephemeral port just then).
+      local redis_port
+      start_fresh_redis || return 1
       "${pin[@]}" node bench/peers/node/chat-ws-redis.js --port "$PORT" \
-        --redis-port $((PORT + 1)) --nodes "$REDIS_NODES" >"$log" 2>&1 & ;;
+        --redis-port "$redis_port" --nodes "$REDIS_NODES" >"$log" 2>&1 & ;;
   esac
   server_pid=$!
   wait_listening "$1" "$log" "$server_pid"
