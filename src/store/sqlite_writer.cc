@@ -137,13 +137,17 @@ void SqliteWriter::plan_folds(size_t events) {
   }
   // The oldest unfolded events, however few their room has, so that a
   // restart scans at most about kTailSpan rows and quiet rooms get folded.
+  // A commit's events can start at most that many new rooms' tails: folding
+  // as many (and a few more) keeps up, with work in proportion to the commit.
   int64_t newest = max_seq_;
   for (const Pending& p : pending_) {
     auto room = tail_.room(p.room);
     if (!room.empty()) newest = std::max(newest, room.back().seq);
   }
-  tail_.visit_oldest(kFoldExtra, [&](int64_t seq, size_t room) {
-    if (newest - seq < kTailSpan || (folded > 0 && folded >= budget)) return false;
+  size_t rooms = 0;
+  tail_.visit_oldest(budget, [&](int64_t seq, size_t room) {
+    if (newest - seq < kTailSpan || folded >= budget || rooms > events + 16) return false;
+    if (!planned_[room]) ++rooms;
     plan(room, &folded);
     return true;
   });
