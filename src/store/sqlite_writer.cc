@@ -390,28 +390,13 @@ long SqliteWriter::prune_room(size_t index, int64_t cutoff_ms, std::string* erro
                     &ignored))
       return failed();
   }
+  // The reading above stops only at an event not due or past kPruneBatch:
+  // when every entry read went, the room's runs are all gone.
   uint64_t first_id = r.last_id + 1;
   int64_t first_ts = INT64_MAX;
   if (n < runs_read_.size()) {
     first_id = runs_read_[n].id;
     first_ts = runs_read_[n].ts;
-  } else if (!runs_read_.empty()) {
-    // Every row read went: the next run, if there is one, is the front.
-    sqlite3_stmt* s = runs_from_.get();
-    sqlite::ResetOnExit reset(s);
-    sqlite3_bind_int64(s, 1, r.rowid);
-    int rc = sqlite3_step(s);
-    std::vector<RunEntry>& next = runs_read_;
-    if (rc == SQLITE_ROW) {
-      size_t at = next.size();
-      if (!decode_run(uint64_t(sqlite3_column_int64(s, 0)), sqlite3_column_blob(s, 1),
-                      size_t(sqlite3_column_bytes(s, 1)), &next))
-        return failed();
-      first_id = next[at].id;
-      first_ts = next[at].ts;
-    } else if (rc != SQLITE_DONE) {
-      return failed();
-    }
   }
   if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return failed();
   if (folding) {

@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 
-#include <limits>
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <random>
 
@@ -95,8 +95,7 @@ TEST(SqliteFold, ManyRoomsReadBackAcrossRunsAndTheTail) {
     ASSERT_TRUE(s);
     chat(*s, 50, 60, 110, &last);
     EXPECT_GT(raw_int(path, "SELECT count(*) FROM event_runs"), 50) << "busy rooms were folded";
-    EXPECT_GT(raw_int(path, "SELECT count(*) FROM events WHERE seq > (SELECT below FROM fold)"),
-              0)
+    EXPECT_GT(raw_int(path, "SELECT count(*) FROM events WHERE seq > (SELECT below FROM fold)"), 0)
         << "and the newest events of each room are not yet";
     expect_all(*s, last);
   }
