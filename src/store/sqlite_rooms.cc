@@ -21,6 +21,7 @@ bool run_at(sqlite3_stmt* s, int64_t room, std::vector<RunEntry>* out, bool* any
                     size_t(sqlite3_column_bytes(s, 1)), out);
 }
 
+// load_state() without the read transaction around it.
 bool load(sqlite3* db, StoreState* out, std::string* error) {
   std::string line;
   sqlite::Stmt rooms = sqlite::prepare(db, "SELECT id, name, epoch, last_id FROM rooms ORDER BY id",

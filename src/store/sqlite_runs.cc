@@ -3,6 +3,7 @@
 namespace chatd {
 namespace {
 
+// Appends v in 7-bit groups, low first, the high bit set on all but the last.
 void put_varint(uint64_t v, std::string* out) {
   while (v >= 0x80) {
     out->push_back(char(uint8_t(v) | 0x80));
@@ -11,6 +12,8 @@ void put_varint(uint64_t v, std::string* out) {
   out->push_back(char(v));
 }
 
+// Reads one put_varint() value at p and moves p past it; false when the
+// bytes end first or it runs past 64 bits.
 bool get_varint(const uint8_t*& p, const uint8_t* end, uint64_t* v) {
   uint64_t r = 0;
   for (int shift = 0; shift < 64 && p < end; shift += 7) {
@@ -24,6 +27,7 @@ bool get_varint(const uint8_t*& p, const uint8_t* end, uint64_t* v) {
   return false;
 }
 
+// A signed step as an unsigned one that is small when the step is (-1 -> 1).
 uint64_t zigzag(int64_t v) {
   return (uint64_t(v) << 1) ^ uint64_t(v >> 63);
 }
