@@ -1,5 +1,7 @@
 #include "store/sqlite_runs.h"
 
+#include "store/sqlite_util.h"
+
 namespace chatd {
 namespace {
 
@@ -69,6 +71,17 @@ bool decode_run(uint64_t first_id, const void* blob, size_t size, std::vector<Ru
   }
   if (out->size() == keep) return false;
   return true;
+}
+
+bool insert_run_row(sqlite3_stmt* insert, int64_t room, std::span<const RunEntry> entries,
+                    std::string& blob) {
+  blob.clear();
+  encode_run(entries, &blob);
+  sqlite::ResetOnExit reset(insert);
+  sqlite3_bind_int64(insert, 1, room);
+  sqlite3_bind_int64(insert, 2, int64_t(entries.front().id));
+  sqlite3_bind_blob(insert, 3, blob.data(), int(blob.size()), SQLITE_STATIC);
+  return sqlite3_step(insert) == SQLITE_DONE;
 }
 
 }  // namespace chatd

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+struct sqlite3_stmt;
+
 namespace chatd {
 
 // One event as the index knows it: its id, its row (events.seq) and its ts.
@@ -31,6 +33,13 @@ inline constexpr size_t kRunMax = 128;
 
 // Appends the blob of entries (in increasing id order, at least one) to *out.
 void encode_run(std::span<const RunEntry> entries, std::string* out);
+
+// Steps `insert`, a prepared "INSERT INTO event_runs(room, first_id,
+// entries) VALUES(?1, ?2, ?3)", for one run of `room` (its blob encoded
+// into the scratch `blob`); true when the row is in. The statement is reset
+// afterwards.
+bool insert_run_row(sqlite3_stmt* insert, int64_t room, std::span<const RunEntry> entries,
+                    std::string& blob);
 
 // Appends the entries of a run row to *out. False when the blob is not a
 // well-formed run (a corrupt row): *out is then left as it was.

@@ -95,15 +95,9 @@ bool fold_all_into_runs(sqlite3* db, std::string* error) {
   int64_t room = 0;
   auto flush = [&] {
     if (run.empty()) return true;
-    blob.clear();
-    encode_run(run, &blob);
-    sqlite3_stmt* s = put.get();
-    sqlite::ResetOnExit reset(s);
-    sqlite3_bind_int64(s, 1, room);
-    sqlite3_bind_int64(s, 2, int64_t(run.front().id));
-    sqlite3_bind_blob(s, 3, blob.data(), int(blob.size()), SQLITE_STATIC);
+    bool ok = insert_run_row(put.get(), room, run, blob);
     run.clear();
-    return sqlite3_step(s) == SQLITE_DONE;
+    return ok;
   };
   int rc;
   while ((rc = sqlite3_step(all.get())) == SQLITE_ROW) {

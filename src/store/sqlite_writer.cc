@@ -154,14 +154,7 @@ void SqliteWriter::plan_folds(size_t events) {
 }
 
 bool SqliteWriter::insert_run(int64_t room, std::span<const RunEntry> entries, std::string* error) {
-  blob_.clear();
-  encode_run(entries, &blob_);
-  sqlite3_stmt* s = insert_run_.get();
-  sqlite::ResetOnExit reset(s);
-  sqlite3_bind_int64(s, 1, room);
-  sqlite3_bind_int64(s, 2, int64_t(entries.front().id));
-  sqlite3_bind_blob(s, 3, blob_.data(), int(blob_.size()), SQLITE_STATIC);
-  if (sqlite3_step(s) != SQLITE_DONE) {
+  if (!insert_run_row(insert_run_.get(), room, entries, blob_)) {
     *error = sqlite::error_line(db_, "storing the index");
     return false;
   }
