@@ -39,6 +39,21 @@ def command(port, *args, timeout=2.0):
         return data.split(b"\r\n", 1)[0]
 
 
+def client_list(port):
+    """CLIENT LIST as a list of {field: value} dicts, one per connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(b"*2\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n")
+        data = b""
+        while b"\r\n" not in data:
+            data += s.recv(65536)
+        size = int(data[1:data.index(b"\r\n")])
+        body_at = data.index(b"\r\n") + 2
+        while len(data) < body_at + size:
+            data += s.recv(65536)
+    lines = data[body_at:body_at + size].decode().splitlines()
+    return [dict(f.split("=", 1) for f in line.split() if "=" in f) for line in lines]
+
+
 class RedisServer:
     def __init__(self, persistent=False):
         if not os.access(REDIS_BIN, os.X_OK):
