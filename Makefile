@@ -43,7 +43,7 @@ PYTHON ?= /usr/bin/python3
 # Objects are kept even when only a test binary needed them.
 .SECONDARY:
 
-.PHONY: all deps deps-peers bench-compare run test unit integration browser fuzz-replay fuzz fuzz-ci bench format format-check clean install
+.PHONY: all deps deps-peers bench-compare bench-cluster run test unit integration browser fuzz-replay fuzz fuzz-ci bench format format-check clean install
 
 all: $(BUILD)/chatd $(BUILD)/unit_tests
 
@@ -136,6 +136,14 @@ COMPARE_ARGS ?= --runs 3
 bench-compare: deps-peers $(BUILD)/chatd $(BUILD)/chat_load $(BUILD)/floor
 	CHATD=$(BUILD)/chatd CHAT_LOAD=$(BUILD)/chat_load FLOOR=$(BUILD)/floor \
 	  flock /tmp/bench.lock scripts/loadtest.sh --peers $(COMPARE_ARGS)
+
+# Several nodes, one service (issue 13; BENCHMARKS.md): 2 chatd nodes on a
+# fresh Redis against one chatd and against Node ws on Redis. Until chatd
+# has its Redis broker the nodes are skipped with a warning.
+CLUSTER_ARGS ?= --runs 3
+bench-cluster: deps-peers $(BUILD)/chatd $(BUILD)/chat_load
+	CHATD=$(BUILD)/chatd CHAT_LOAD=$(BUILD)/chat_load \
+	  flock /tmp/bench.lock scripts/loadtest.sh --cluster $(CLUSTER_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -6,9 +6,11 @@
 # JSON line, then medians and each mode's ratio to memory.
 #
 # Usage: scripts/store_compare.sh [--runs N] [--duration S] [--clients N]
-#   (defaults 3 runs, 10 s, 1000 clients)
+#          [--only SCENARIO]
+#   (defaults 3 runs, 10 s, 1000 clients, every scenario)
 # Environment: CHATD (build/chatd), CHAT_LOAD (build/chat_load), SERVER_CPU
-#   (0), LOAD_CPU (1), PORT (9400).
+#   (0), LOAD_CPU (1), PORT (9400); BASE_CHATD: another chatd (an older
+#   build) run with a file too, as a fourth mode "base", for file / base.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,17 +24,19 @@ RUNS=3
 DURATION=10
 CLIENTS=1000
 PY=/usr/bin/python3
+ONLY=
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS=$2; shift ;;
     --duration) DURATION=$2; shift ;;
     --clients) CLIENTS=$2; shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --only) ONLY=$2; shift ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "store_compare: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
-for bin in "$CHATD" "$CHAT_LOAD"; do
+for bin in "$CHATD" "$CHAT_LOAD" ${BASE_CHATD:+"$BASE_CHATD"}; do
   [ -x "$bin" ] || { echo "store_compare: $bin is missing (make build/chatd build/chat_load)" >&2; exit 2; }
 done
 ulimit -n "$(ulimit -Hn)"
@@ -45,6 +49,8 @@ SCENARIOS=(
   "rate-50|p99_us|fanout --clients $CLIENTS --senders 10 --size 32 --rate 50 --duration $DURATION"
 )
 MODES=("memory|--db :memory:" "file|" "fsync|--fsync")
+BASE_CHATD=${BASE_CHATD:+$(realpath -m "$BASE_CHATD")}
+[ -z "$BASE_CHATD" ] || MODES+=("base|")
 
 work=$(mktemp -d /tmp/store_compare.XXXXXX)
 pid=
@@ -64,12 +70,15 @@ echo "store_compare: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut
 rows="$work/rows.jsonl"
 for s in "${SCENARIOS[@]}"; do
   IFS='|' read -r name metric args <<<"$s"
+  [ -z "$ONLY" ] || [ "$name" = "$ONLY" ] || continue
   for run in $(seq "$RUNS"); do
     for m in "${MODES[@]}"; do
       IFS='|' read -r mode flags <<<"$m"
       rm -rf "$work/db" && mkdir -p "$work/db"
+      bin=$CHATD
+      [ "$mode" != base ] || bin=$BASE_CHATD
       # shellcheck disable=SC2086
-      (cd "$work/db" && exec taskset -c "$SERVER_CPU" "$CHATD" --host 127.0.0.1 --port "$PORT" \
+      (cd "$work/db" && exec taskset -c "$SERVER_CPU" "$bin" --host 127.0.0.1 --port "$PORT" \
         --rate 0 --max-conn 20000 --max-conn-per-ip 20000 --static "$STATIC" $flags) >"$work/chatd.log" 2>&1 &
       pid=$!
       for _ in $(seq 100); do grep -q listening "$work/chatd.log" && break; sleep 0.05; done
@@ -97,11 +106,13 @@ for name in dict.fromkeys(r["scenario"] for r in rows):
         vals = [(r["stored"] if key else r["result"].get(metric)) for r in rs if r["mode"] == mode]
         vals = [v for v in vals if isinstance(v, (int, float))]
         return statistics.median(vals) if vals else None
-    m, f, s = med("memory"), med("file"), med("fsync")
+    m, f, s, b = med("memory"), med("file"), med("fsync"), med("base")
     ratio = lambda x: f"{x / m:.2f}" if x is not None and m else "n/a"
     stored = [med(mode, "stored") for mode in ("file", "fsync")]
     per_s = ", ".join("n/a" if v is None else f"{v / duration:,.0f}" for v in stored)
     ok = "ok" if all(r["result"].get("ok") for r in rs) else "FAILED"
     fmt = lambda v: "n/a" if v is None else f"{v:,.0f}"
     print(f"{name:11} {metric:17} {fmt(m):>12} {fmt(f):>12} {fmt(s):>12} {ratio(f):>9} {ratio(s):>9}  {per_s:22}  {ok}")
+    if b is not None:
+        print(f"{'':11} base (BASE_CHATD, file) {fmt(b):>8}: base / memory {ratio(b)}, file / base {f / b if b else 0:.2f}")
 EOF

@@ -268,7 +268,7 @@ void Churn::tick(int64_t now) {
     }
   }
   if (opt_.server_pid && now >= next_rss_us_) {
-    st_.rss_peak_kib = std::max(st_.rss_peak_kib, rss_kib(opt_.server_pid));
+    st_.rss_peak_kib = std::max(st_.rss_peak_kib, service_rss_kib(opt_.server_pids));
     next_rss_us_ = now + kRssSampleUs;
   }
 }
@@ -311,7 +311,7 @@ int Churn::run() {
     std::fprintf(stderr, "chat_load: epoll: %s\n", std::strerror(int(-r)));
     return 3;
   }
-  st_.rss_start_kib = opt_.server_pid ? rss_kib(opt_.server_pid) : -1;
+  st_.rss_start_kib = opt_.server_pid ? service_rss_kib(opt_.server_pids) : -1;
   st_.cpu0 = cpu_seconds();
   int64_t now = mono_us();
   start(0, now);  // the observer first, so it sees every other session
@@ -345,7 +345,7 @@ int Churn::run() {
   st_.observer_joined = sess_[0].welcomes > 0;
   if (opt_.server_pid) {
     loop_until(mono_us() + kSettleUs, &Churn::never);
-    st_.rss_end_kib = rss_kib(opt_.server_pid);
+    st_.rss_end_kib = service_rss_kib(opt_.server_pids);
   }
   return print_churn_report(opt_, st_);
 }

@@ -18,9 +18,9 @@ int print_churn_report(const Options& opt, const ChurnStats& s) {
                   s.leave_mismatch == 0;
   const auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
   if (!opt.json_only) {
-    std::printf("churn %s:%u: %u client slots, %.1f s, hold <= %g s, leave %s, seed %llu\n",
-                opt.host.c_str(), opt.port, opt.clients, secs, opt.hold_s, opt.leave.c_str(),
-                u(opt.seed));
+    std::printf("churn %s:%s: %u client slots, %.1f s, hold <= %g s, leave %s, seed %llu\n",
+                opt.host.c_str(), port_list(opt).c_str(), opt.clients, secs, opt.hold_s,
+                opt.leave.c_str(), u(opt.seed));
     std::printf("  sessions     %llu started, %llu joined (%.0f/s), peak %u joined at once\n",
                 u(s.sessions_started), u(s.sessions_joined),
                 secs > 0 ? double(s.sessions_joined) / secs : 0, s.joined_peak);
@@ -93,6 +93,7 @@ int print_churn_report(const Options& opt, const ChurnStats& s) {
   j.add("rss_peak_kib", static_cast<int64_t>(s.rss_peak_kib));
   j.add("rss_end_kib", static_cast<int64_t>(s.rss_end_kib));
   j.add("load_cpu_pct", cpu_pct);
+  j.add("ports", std::vector<uint64_t>(opt.ports.begin(), opt.ports.end()));
   j.add("ok", ok);
   std::printf("%s\n", j.str().c_str());
   return ok ? 0 : 1;

@@ -35,7 +35,16 @@ int64_t mono_us() {
   return int64_t(t.tv_sec) * 1'000'000 + t.tv_nsec / 1000;
 }
 
-ClientPool::ClientPool(const Options& opt, ConnHandler& handler) : opt_(opt), handler_(handler) {}
+ClientPool::ClientPool(const Options& opt, ConnHandler& handler) : opt_(opt), handler_(handler) {
+  for (uint16_t port : opt.ports) {
+    sockaddr_storage a = opt.addr;
+    if (a.ss_family == AF_INET6)
+      reinterpret_cast<sockaddr_in6*>(&a)->sin6_port = htons(port);
+    else
+      reinterpret_cast<sockaddr_in*>(&a)->sin_port = htons(port);
+    targets_.push_back(a);
+  }
+}
 
 long ClientPool::init(uint32_t n) {
   long ep = sys_result(epoll_create1(EPOLL_CLOEXEC));
@@ -58,6 +67,7 @@ void ClientPool::start_connect(Conn& c) {
       sys_result(::socket(opt_.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (fd < 0) return close_conn(c, CloseReason::connect_failed, 0);
   c.fd = static_cast<int>(fd);
+  c.port_slot = port_slot(opt_, c.index, c.attempts++);
   c.phase = ConnPhase::connecting;
   ++in_progress_;
   int one = 1;
@@ -72,8 +82,8 @@ void ClientPool::start_connect(Conn& c) {
     if (::bind(c.fd, reinterpret_cast<sockaddr*>(&src), sizeof src) < 0)
       return close_conn(c, CloseReason::connect_failed, 0);
   }
-  long r =
-      sys_result(::connect(c.fd, reinterpret_cast<const sockaddr*>(&opt_.addr), opt_.addr_len));
+  long r = sys_result(
+      ::connect(c.fd, reinterpret_cast<const sockaddr*>(&targets_[c.port_slot]), opt_.addr_len));
   if (r < 0 && r != -EINPROGRESS) return close_conn(c, CloseReason::connect_failed, 0);
   epoll_event ev{};
   ev.events = EPOLLOUT;
@@ -112,7 +122,7 @@ void ClientPool::on_connected(Conn& c) {
   getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
   if (err) return close_conn(c, CloseReason::connect_failed, 0);
   c.phase = ConnPhase::upgrading;
-  std::string req = make_upgrade_request(opt_.host, opt_.port, mask_state_, c.accept);
+  std::string req = make_upgrade_request(opt_.host, opt_.ports[c.port_slot], mask_state_, c.accept);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = c.index;

@@ -7,10 +7,12 @@
 // Ownership: the pool owns every Conn and its fd; the handler owns nothing
 // here and is called synchronously from run_once(). Reads go through one
 // shared buffer; only the unfinished tail of a frame is kept per connection,
-// so a quiet connection costs a few dozen bytes.
+// so a quiet connection costs a few dozen bytes. Connection k connects to
+// Options::ports round-robin (port_slot), one further on each reconnect.
 #pragma once
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include <cstdint>
 #include <string>
@@ -27,6 +29,8 @@ enum class ConnPhase : uint8_t { idle, connecting, upgrading, open, closed };
 struct Conn {
   int fd = -1;
   uint32_t index = 0;
+  uint32_t attempts = 0;   // connects started on this slot (churn and resume reconnect)
+  uint32_t port_slot = 0;  // which of Options::ports the current attempt went to
   ConnPhase phase = ConnPhase::idle;
   bool write_armed = false;
   bool reading = true;
@@ -107,6 +111,7 @@ class ClientPool {
 
   const Options& opt_;
   ConnHandler& handler_;
+  std::vector<sockaddr_storage> targets_;  // Options::addr with each of Options::ports
   UniqueFd ep_;
   std::vector<Conn> conns_;
   std::vector<uint8_t> rbuf_;   // carry space + one read

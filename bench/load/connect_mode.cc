@@ -114,7 +114,7 @@ int ConnectRun::run() {
     std::fprintf(stderr, "chat_load: epoll: %s\n", std::strerror(int(-r)));
     return 3;
   }
-  const long rss_before = opt_.server_pid ? rss_kib(opt_.server_pid) : -1;
+  const long rss_before = opt_.server_pid ? service_rss_kib(opt_.server_pids) : -1;
   t0_ = t_last_open_ = mono_us();
   const double cpu0 = cpu_seconds();
   while (!settled() && mono_us() - t0_ < kSetupTimeoutUs) {
@@ -130,7 +130,7 @@ int ConnectRun::run() {
   holding_ = true;
   loop_for(static_cast<int64_t>(opt_.hold_s * 1e6));
   holding_ = false;
-  const long rss_after = opt_.server_pid ? rss_kib(opt_.server_pid) : -1;
+  const long rss_after = opt_.server_pid ? service_rss_kib(opt_.server_pids) : -1;
   return report(setup_s, cpu_pct, rss_before, rss_after);
 }
 
@@ -143,9 +143,9 @@ int ConnectRun::report(double setup_s, double cpu_pct, long rss_before, long rss
   const bool ok = ready_ == opt_.clients && connect_failures_ == 0 && handshake_failures_ == 0 &&
                   closes_ == 0 && errors_ == 0;
   if (!opt_.json_only) {
-    std::printf("connect %s:%u: %u connections%s, inflight cap %u, %u source addresses\n",
-                opt_.host.c_str(), opt_.port, opt_.clients, opt_.join ? " with join" : "",
-                opt_.inflight, opt_.sources);
+    std::printf("connect %s:%s: %u connections%s, inflight cap %u, %u source addresses\n",
+                opt_.host.c_str(), port_list(opt_).c_str(), opt_.clients,
+                opt_.join ? " with join" : "", opt_.inflight, opt_.sources);
     std::printf("  ready        %u in %.2f s (handshakes %.0f/s)\n", ready_, setup_s, hs_per_s);
     std::printf("  held         %u after %.1f s (closes in hold %u, last close code %u)\n", held,
                 opt_.hold_s, closes_in_hold_, last_close_code_);
@@ -184,6 +184,7 @@ int ConnectRun::report(double setup_s, double cpu_pct, long rss_before, long rss
     j.add("rss_delta_bytes", have_rss ? double(rss_after - rss_before) * 1024.0 : 0.0);
   }
   j.add("load_cpu_pct", cpu_pct);
+  j.add("ports", std::vector<uint64_t>(opt_.ports.begin(), opt_.ports.end()));
   j.add("ok", ok);
   std::printf("%s\n", j.str().c_str());
   return ok ? 0 : 1;

@@ -2,7 +2,10 @@
 // every client saw every message exactly once, in id order. With --rooms the
 // clients are spread over rooms r0.., each with its own senders; every
 // event must then carry its receiver's room, and every member of a room
-// must have seen the same event under each id.
+// must have seen the same event under each id. With --ports the clients
+// are spread over several nodes of one service, and that same-event check
+// runs across all of them (in the one room too): every node must deliver
+// one id order.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -39,7 +42,11 @@ class Fanout final : public ConnHandler {
         state_(o.clients),
         order_(o.rooms),
         room_sent_(std::max(o.rooms, 1u)),
-        room_members_(std::max(o.rooms, 1u)) {
+        room_members_(std::max(o.rooms, 1u)),
+        cross_check_(o.rooms > 0 || o.ports.size() > 1),
+        port_joined_(o.ports.size()),
+        port_deliveries_(o.ports.size()),
+        port_latency_(o.ports.size()) {
     text_.resize(kMaxSize + kMaxRequestHead);
     for (uint32_t i = 0; i < o.clients; ++i) ++room_members_[room_of(i, o.rooms)];
   }
@@ -56,7 +63,10 @@ class Fanout final : public ConnHandler {
     ScannedEvent ev = scan_event(p, n);
     ClientState& s = state_[c.index];
     if (ev.kind == EventKind::welcome) {
-      if (!s.joined) ++joined_;
+      if (!s.joined) {
+        ++joined_;
+        ++port_joined_[c.port_slot];
+      }
       s.joined = true;
       return;
     }
@@ -64,7 +74,7 @@ class Fanout final : public ConnHandler {
       ++errors_;
       return;
     }
-    if (opt_.rooms > 0 && ev.has_id) check_room(c.index, p, n, ev.id);
+    if (cross_check_ && ev.has_id) check_room(c.index, p, n, ev.id);
     if (ev.has_id) {
       if (s.last_id != 0 && ev.id != s.last_id + 1) {
         if (ev.id > s.last_id)
@@ -80,8 +90,11 @@ class Fanout final : public ConnHandler {
       return;
     }
     ++deliveries_;
+    ++port_deliveries_[c.port_slot];
     if (phase_ == Phase::sending) ++deliveries_window_;
-    latency_.record(pool_.read_time_us() - ev.send_us);
+    const int64_t latency_us = pool_.read_time_us() - ev.send_us;
+    latency_.record(latency_us);
+    if (port_latency_.size() > 1) port_latency_[c.port_slot].record(latency_us);
     if (ev.sender == c.index && c.index < opt_.senders && s.in_flight > 0) {
       --s.in_flight;
       if (phase_ == Phase::sending && opt_.rate == 0) send_one(c.index, mono_us());
@@ -97,11 +110,13 @@ class Fanout final : public ConnHandler {
 
  private:
   // Counts an event that names another room than the receiver's, or that
-  // differs from what another member of the room saw under the same id.
+  // differs from what another member of the room (on any node) saw under
+  // the same id.
   void check_room(uint32_t index, const char* p, size_t n, uint64_t id) {
     const uint32_t room = room_of(index, opt_.rooms);
     char name[12];
-    if (scan_room(p, n) != std::string_view(name, format_room(name, room))) ++wrong_room_;
+    if (opt_.rooms > 0 && scan_room(p, n) != std::string_view(name, format_room(name, room)))
+      ++wrong_room_;
     if (!order_.check(room, id, event_hash(p, n))) ++mismatches_;
   }
 
@@ -136,6 +151,11 @@ class Fanout final : public ConnHandler {
   RoomOrder order_;
   std::vector<uint64_t> room_sent_, room_members_;  // per room (one when there are none)
   uint64_t wrong_room_ = 0, mismatches_ = 0;
+  const bool cross_check_;  // the same event under each id for every member
+  // Per node (Options::ports): clients joined there, deliveries to them, and
+  // their latencies (kept only with several nodes).
+  std::vector<uint64_t> port_joined_, port_deliveries_;
+  std::vector<LatencyHistogram> port_latency_;
   LatencyHistogram latency_;
   Phase phase_ = Phase::joining;
   uint32_t joined_ = 0, setup_failures_ = 0, closes_ = 0;
@@ -160,7 +180,7 @@ void Fanout::send_phase() {
   phase_ = Phase::sending;
   t0_ = mono_us();
   cpu0_ = cpu_seconds();
-  if (opt_.server_pid) server_cpu0_ = process_cpu_seconds(opt_.server_pid);
+  if (opt_.server_pid) server_cpu0_ = service_cpu_seconds(opt_.server_pids);
   const int64_t duration_us = static_cast<int64_t>(opt_.duration_s * 1e6);
   // Paced mode: each sender keeps its own schedule, staggered so the total
   // stream is evenly spaced at `rate`.
@@ -190,7 +210,7 @@ void Fanout::send_phase() {
   }
   t_stop_ = mono_us();
   cpu_stop_ = cpu_seconds();
-  if (opt_.server_pid) server_cpu_stop_ = process_cpu_seconds(opt_.server_pid);
+  if (opt_.server_pid) server_cpu_stop_ = service_cpu_seconds(opt_.server_pids);
 }
 
 void Fanout::drain_phase() {
@@ -222,10 +242,10 @@ int Fanout::report() {
   const double p50 = double(latency_.percentile(0.5)), p90 = double(latency_.percentile(0.9)),
                p99 = double(latency_.percentile(0.99)), p999 = double(latency_.percentile(0.999));
   if (!opt_.json_only) {
-    std::printf("fanout %s:%u: %u clients (joined in %.2f s), %u senders, %s %g, %u B, %.2f s\n",
-                opt_.host.c_str(), opt_.port, opt_.clients, double(t_join_) / 1e6, opt_.senders,
-                opt_.rate > 0 ? "rate" : "window", opt_.rate > 0 ? opt_.rate : double(opt_.window),
-                opt_.size, secs);
+    std::printf("fanout %s:%s: %u clients (joined in %.2f s), %u senders, %s %g, %u B, %.2f s\n",
+                opt_.host.c_str(), port_list(opt_).c_str(), opt_.clients, double(t_join_) / 1e6,
+                opt_.senders, opt_.rate > 0 ? "rate" : "window",
+                opt_.rate > 0 ? opt_.rate : double(opt_.window), opt_.size, secs);
     if (opt_.rooms > 0)
       std::printf(
           "  rooms        %u (%llu to %llu clients each), checks: wrong room %llu, "
@@ -233,6 +253,14 @@ int Fanout::report() {
           opt_.rooms, (unsigned long long)room_members_.back(),
           (unsigned long long)room_members_.front(), (unsigned long long)wrong_room_,
           (unsigned long long)mismatches_);
+    if (opt_.ports.size() > 1) {
+      std::printf("  nodes        %zu, differing events across them %llu\n", opt_.ports.size(),
+                  (unsigned long long)mismatches_);
+      for (size_t k = 0; k < opt_.ports.size(); ++k)
+        std::printf("    :%u        %llu joined, %llu deliveries, p99 %llu us\n", opt_.ports[k],
+                    (unsigned long long)port_joined_[k], (unsigned long long)port_deliveries_[k],
+                    (unsigned long long)port_latency_[k].percentile(0.99));
+    }
     std::printf("  sent         %llu msgs, %.0f/s\n", (unsigned long long)sent_window_,
                 secs > 0 ? double(sent_window_) / secs : 0);
     std::printf("  deliveries   %.0f/s (%llu in the window, %llu in all, expected %llu: %s)\n",
@@ -286,7 +314,16 @@ int Fanout::report() {
   if (opt_.rooms > 0) {
     j.add("rooms", opt_.rooms);
     j.add("wrong_room", wrong_room_);
-    j.add("mismatches", mismatches_);
+  }
+  if (cross_check_) j.add("mismatches", mismatches_);
+  j.add("ports", std::vector<uint64_t>(opt_.ports.begin(), opt_.ports.end()));
+  if (opt_.ports.size() > 1) {
+    std::vector<uint64_t> p99s;
+    for (const LatencyHistogram& h : port_latency_) p99s.push_back(h.percentile(0.99));
+    j.add("nodes", uint64_t(opt_.ports.size()));
+    j.add("port_joined", port_joined_);
+    j.add("port_deliveries", port_deliveries_);
+    j.add("port_p99_us", p99s);
   }
   if (have_server_cpu) {
     j.add("server_cpu_pct", server_pct);

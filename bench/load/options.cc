@@ -30,6 +30,24 @@ bool parse_seconds(const char* s, double lo, double hi, double& out) {
   return true;
 }
 
+// Parses "V1,V2,..." (1..max values, each in [lo, hi]) into out: the
+// ports of --ports (a port may repeat: two connections to one node are
+// still two clients) and the pids of --server-pid.
+template <class T>
+bool parse_list(const char* s, uint32_t lo, uint32_t hi, size_t max, std::vector<T>& out) {
+  out.clear();
+  std::string_view rest = s;
+  while (true) {
+    size_t comma = rest.find(',');
+    std::string one(rest.substr(0, comma));
+    uint32_t v = 0;
+    if (out.size() == max || !parse_u32(one.c_str(), lo, hi, v)) return false;
+    out.push_back(static_cast<T>(v));
+    if (comma == std::string_view::npos) return true;
+    rest.remove_prefix(comma + 1);
+  }
+}
+
 // Accepts 127.0.0.0/8, ::1 and "localhost"; fills the socket address.
 bool resolve_loopback(Options& o, std::string& err) {
   if (o.host == "localhost") o.host = "127.0.0.1";
@@ -99,6 +117,9 @@ const char* usage_text() {
   return "usage: chat_load [fanout|connect|churn|resume] [options]\n"
          "  --host H         loopback address of the server (127.0.0.1)\n"
          "  --port P         server port (8080)\n"
+         "  --ports P1,P2,.. several nodes of one service (up to 16): connection k\n"
+         "                   goes to the (k mod N)-th, a reconnect to the next one;\n"
+         "                   every check spans all of them (replaces --port)\n"
          "  --clients N      fanout: clients that join; connect: connections;\n"
          "                   churn: clients coming and going; resume: clients (100, max 20000)\n"
          "  --senders S      fanout: clients that send (10)\n"
@@ -111,7 +132,8 @@ const char* usage_text() {
          "  --join           connect: also join each connection\n"
          "  --hold S         connect: hold every connection this long (0);\n"
          "                   churn: longest a session stays joined (2)\n"
-         "  --server-pid PID connect: report the server's VmRSS per connection;\n"
+         "  --server-pid P[,P..] the server's processes (several: a service's nodes\n"
+         "                   and Redis, summed); connect: its VmRSS per connection;\n"
          "                   fanout: its CPU time per delivery while sending;\n"
          "                   churn: its VmRSS at start, peak (1 s samples) and end\n"
          "  --sources K      bind to 127.0.0.2..127.0.0.(K+1) in turn (connect, churn: 4)\n"
@@ -127,8 +149,17 @@ const char* usage_text() {
          "  --json           print only the JSON line\n";
 }
 
+std::string port_list(const Options& o) {
+  std::string s;
+  for (uint16_t p : o.ports) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(p);
+  }
+  return s;
+}
+
 ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) {
-  bool sources_set = false, hold_set = false, drop_set = false;
+  bool sources_set = false, hold_set = false, drop_set = false, port_set = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "-h" || a == "--help") return ParseOutcome::help;
@@ -152,7 +183,7 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
       return ParseOutcome::error;
     }
     const char* v = argv[++i];
-    uint32_t port = 0, pid = 0;
+    uint32_t port = 0;
     bool ok = true;
     if (a == "--mode") {
       std::string_view m = v;
@@ -166,6 +197,9 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
     } else if (a == "--port") {
       ok = parse_u32(v, 1, 65535, port);
       o.port = static_cast<uint16_t>(port);
+      port_set = true;
+    } else if (a == "--ports") {
+      ok = parse_list(v, 1, 65535, kMaxPorts, o.ports);
     } else if (a == "--clients" || a == "--conns") {
       ok = parse_u32(v, 1, kMaxConnections, o.clients);
     } else if (a == "--senders") {
@@ -186,8 +220,8 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
       ok = parse_seconds(v, 0, kMaxSeconds, o.hold_s);
       hold_set = true;
     } else if (a == "--server-pid") {
-      ok = parse_u32(v, 1, 1u << 30, pid);
-      o.server_pid = static_cast<int>(pid);
+      ok = parse_list(v, 1, 1u << 30, kMaxPorts + 1, o.server_pids);  // nodes + Redis
+      o.server_pid = ok ? o.server_pids[0] : 0;
     } else if (a == "--sources") {
       ok = parse_u32(v, 0, kMaxSources, o.sources);
       sources_set = true;
@@ -217,6 +251,12 @@ ParseOutcome parse_options(int argc, char** argv, Options& o, std::string& err) 
       return ParseOutcome::error;
     }
   }
+  if (port_set && !o.ports.empty()) {
+    err = "--port and --ports exclude each other: name every node in --ports";
+    return ParseOutcome::error;
+  }
+  if (o.ports.empty()) o.ports.push_back(o.port);
+  o.port = o.ports[0];
   if (o.mode == Mode::fanout && o.senders > o.clients) {
     err = "--senders must not exceed --clients";
     return ParseOutcome::error;

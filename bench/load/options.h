@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace chatd::load {
 
@@ -23,26 +24,31 @@ inline constexpr double kMaxChurnSeconds = 3600;  // churn runs are soaks: longe
 inline constexpr uint32_t kMaxRooms = 10000;      // chatd's default --max-rooms
 inline constexpr uint32_t kMaxRoomsPerConn = 64;  // over chatd's 32, to see room_limit
 inline constexpr uint32_t kMaxResumeMessages = 100000;
+inline constexpr uint32_t kMaxPorts = 16;  // nodes one run spreads its clients over
 
 enum class Mode : uint8_t { fanout, connect, churn, resume };
 
 struct Options {
   Mode mode = Mode::fanout;
   std::string host = "127.0.0.1";
-  uint16_t port = 8080;
-  uint32_t clients = 100;  // fanout: clients; connect: connections
+  uint16_t port = 8080;         // the first of `ports`
+  std::vector<uint16_t> ports;  // --ports (or the one --port): connection k goes to
+                                // ports[(k + its reconnects) % size], round-robin
+  uint32_t clients = 100;       // fanout: clients; connect: connections
   uint32_t senders = 10;
   double duration_s = 5;
-  uint32_t window = 2;      // messages in flight per sender (closed loop)
-  double rate = 0;          // > 0: total messages/s, paced (open loop); window unused
-  uint32_t size = 32;       // bytes of message text
-  double drain_s = 5;       // fanout: longest wait for outstanding deliveries
-  uint32_t inflight = 256;  // connections in progress at once
-  bool join = false;        // connect: also join (nicks unique)
-  double hold_s = 0;        // connect: keep every connection open this long;
-                            // churn: longest a session stays joined
-  int server_pid = 0;       // connect, churn: whose VmRSS to read; fanout: whose CPU
-  uint32_t sources = 0;     // source addresses 127.0.0.2..; 0: the kernel picks
+  uint32_t window = 2;           // messages in flight per sender (closed loop)
+  double rate = 0;               // > 0: total messages/s, paced (open loop); window unused
+  uint32_t size = 32;            // bytes of message text
+  double drain_s = 5;            // fanout: longest wait for outstanding deliveries
+  uint32_t inflight = 256;       // connections in progress at once
+  bool join = false;             // connect: also join (nicks unique)
+  double hold_s = 0;             // connect: keep every connection open this long;
+                                 // churn: longest a session stays joined
+  int server_pid = 0;            // connect, churn: whose VmRSS to read; fanout: whose CPU
+  std::vector<int> server_pids;  // --server-pid P1,P2,..: every process of the service
+                                 // (nodes, Redis), summed; server_pid is the first
+  uint32_t sources = 0;          // source addresses 127.0.0.2..; 0: the kernel picks
   bool json_only = false;
   uint64_t seed = 1;            // churn: seeds every random choice
   std::string leave = "all";    // churn: how sessions end (all, close, rst, fin, stall);
@@ -52,7 +58,7 @@ struct Options {
   uint32_t drop = 0;            // resume: clients that drop and come back
   uint32_t messages = 100;      // resume: messages sent per room while they are away
 
-  sockaddr_storage addr{};  // resolved target
+  sockaddr_storage addr{};  // resolved target, port set to ports[0]
   socklen_t addr_len = 0;
 };
 
@@ -62,6 +68,16 @@ enum class ParseOutcome : uint8_t { run, help, error };
 // requested) or error with a one-line reason in `err`; a non-loopback host
 // is an error.
 ParseOutcome parse_options(int argc, char** argv, Options& out, std::string& err);
+
+// The port slot connection `index` uses on its attempt number `attempt`
+// (0 for its first connect): round-robin over the ports, shifted by one on
+// each reconnect so a client that comes back lands on the next node.
+inline uint32_t port_slot(const Options& o, uint32_t index, uint32_t attempt) {
+  return o.ports.size() > 1 ? (index + attempt) % static_cast<uint32_t>(o.ports.size()) : 0;
+}
+
+// The ports as "P1,P2,..." for the reports.
+std::string port_list(const Options& o);
 
 // The usage text.
 const char* usage_text();

@@ -46,6 +46,16 @@ void JsonLine::add(std::string_view k, std::string_view v) {
   body_ += '"';
 }
 
+void JsonLine::add(std::string_view k, const std::vector<uint64_t>& v) {
+  key(k);
+  body_ += '[';
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) body_ += ',';
+    body_ += std::to_string(v[i]);
+  }
+  body_ += ']';
+}
+
 double cpu_seconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -88,6 +98,26 @@ double process_cpu_seconds(int pid) {
                   &stime) != 2)
     return -1;
   return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+// The sum of f(pid) over pids, or -1 as soon as one is unknown (-1).
+template <typename T>
+T sum_over(const std::vector<int>& pids, T (*f)(int)) {
+  T sum = 0;
+  for (int pid : pids) {
+    T v = f(pid);
+    if (v < 0) return -1;
+    sum += v;
+  }
+  return sum;
+}
+
+long service_rss_kib(const std::vector<int>& pids) {
+  return sum_over(pids, rss_kib);
+}
+
+double service_cpu_seconds(const std::vector<int>& pids) {
+  return sum_over(pids, process_cpu_seconds);
 }
 
 }  // namespace chatd::load

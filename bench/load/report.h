@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chatd::load {
 
@@ -18,6 +19,8 @@ class JsonLine {
   void add(std::string_view key, uint32_t v) { add(key, static_cast<uint64_t>(v)); }
   void add(std::string_view key, bool v);
   void add(std::string_view key, std::string_view v);
+  // An array of numbers: [v0,v1,...] (per node figures, say).
+  void add(std::string_view key, const std::vector<uint64_t>& v);
   std::string str() const { return "{" + body_ + "}"; }
 
  private:
@@ -34,5 +37,10 @@ long rss_kib(int pid);
 // User + system CPU seconds process `pid` has used so far (utime + stime of
 // /proc/PID/stat), or -1 if it cannot be read.
 double process_cpu_seconds(int pid);
+
+// The sums of rss_kib and of process_cpu_seconds over `pids` (a service of
+// several processes); -1 if any of them cannot be read.
+long service_rss_kib(const std::vector<int>& pids);
+double service_cpu_seconds(const std::vector<int>& pids);
 
 }  // namespace chatd::load

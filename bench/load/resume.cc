@@ -6,7 +6,8 @@
 //
 // Measured: the time from the start of the reconnects until every returning
 // client has seen the newest id its room had then (the catch-up), and the
-// replayed events received. Checked: every welcome is resumed under the same
+// replayed events received. With --ports a client comes back on the next
+// node of the list, so every resume crosses nodes. Checked: every welcome is resumed under the same
 // epoch, each returning client's ids continue exactly from its last id
 // (replay, its join, later events: no gap, no duplicate), no errors, no
 // closes the run did not cause.
@@ -273,10 +274,10 @@ int ResumeRun::report(bool completed) {
   const double p50 = double(catch_up_.percentile(0.5)), p99 = double(catch_up_.percentile(0.99));
   if (!opt_.json_only) {
     std::printf(
-        "resume %s:%u: %u clients in %u room(s) (joined in %.2f s), %u drop (%s), %u "
+        "resume %s:%s: %u clients in %u room(s) (joined in %.2f s), %u drop (%s), %u "
         "msgs per room while away (%.2f s)\n",
-        opt_.host.c_str(), opt_.port, opt_.clients, std::max(opt_.rooms, 1u), double(t_join_) / 1e6,
-        returning, opt_.leave.c_str(), opt_.messages, double(t_away_) / 1e6);
+        opt_.host.c_str(), port_list(opt_).c_str(), opt_.clients, std::max(opt_.rooms, 1u),
+        double(t_join_) / 1e6, returning, opt_.leave.c_str(), opt_.messages, double(t_away_) / 1e6);
     std::printf("  catch-up     %u of %u back in %.3f s (p50 %.1f ms, p99 %.1f ms)\n", caught_up_,
                 returning, catch_up_s, p50 / 1e3, p99 / 1e3);
     std::printf("  replayed     %llu events (%.1f per client; %llu missed)\n",
@@ -317,6 +318,7 @@ int ResumeRun::report(bool completed) {
   j.add("errors", errors_);
   j.add("closes", closes_);
   j.add("setup_failures", setup_failures_);
+  j.add("ports", std::vector<uint64_t>(opt_.ports.begin(), opt_.ports.end()));
   j.add("ok", ok);
   std::printf("%s\n", j.str().c_str());
   return ok ? 0 : 1;

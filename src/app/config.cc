@@ -92,9 +92,9 @@ constexpr Option kOptions[] = {
      "a reverse proxy's range (repeatable, IPv4 or IPv6):\n"
      "its X-Forwarded-For names the client"},
     {"redis", "CHATD_REDIS", "URL", Kind::redis, 0, 0,
+     "several nodes as one service on one Redis:\n"
      "redis://[user:pass@]host:port[/db] or\n"
-     "unix:///path.sock[?db=N]; NOT AVAILABLE in this\n"
-     "version: chatd refuses to start with it"},
+     "unix:///path.sock[?db=N]; --db is then not used"},
     {"node-id", "CHATD_NODE_ID", "ID", Kind::node_id, 0, 0,
      "this node's name in the cluster (with --redis)"},
     {"node-timeout", "CHATD_NODE_TIMEOUT", "SECONDS", Kind::number, 1, kMaxSeconds,
@@ -217,6 +217,9 @@ std::string cross_check(const Config& c, bool node_id_given, bool node_timeout_g
   if (c.idle_timeout_s <= c.ping_interval_s)
     return "chatd: --idle-timeout (" + std::to_string(c.idle_timeout_s) +
            " s) must be greater than --ping-interval (" + std::to_string(c.ping_interval_s) + " s)";
+  if (c.fsync && !c.redis_url.empty())
+    return "chatd: --fsync is for the SQLite store, which --redis does not use (Redis' own "
+           "persistence keeps the logs: docs/CLUSTER.md)";
   if (c.fsync && c.db == ":memory:")
     return "chatd: --fsync needs a database file; --db is :memory:";
   if (c.max_backlog < c.max_message)

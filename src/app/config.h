@@ -76,8 +76,8 @@ struct Config {
   // from their X-Forwarded-For (docs/DEPLOY.md), and counted per client at
   // the request head instead of at accept.
   std::vector<Cidr> trusted_proxies;
-  // The Redis broker (docs/CLUSTER.md). Parsed and checked, but this version
-  // has no broker: main refuses to start when redis_url is set.
+  // Several nodes on one Redis (docs/CLUSTER.md): the broker numbers every
+  // event, the rooms' logs live in Redis, and db is not used.
   std::string redis_url;  // as given; empty: a single node
   RedisUrl redis;         // decoded from redis_url
   std::string node_id;    // empty: generated when the broker starts

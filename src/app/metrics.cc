@@ -7,13 +7,6 @@ namespace chatd {
 
 namespace {
 
-void add(std::string& out, const char* name, const char* type, const char* help, uint64_t v) {
-  char line[256];
-  snprintf(line, sizeof line, "# HELP chatd_%s %s\n# TYPE chatd_%s %s\nchatd_%s %" PRIu64 "\n",
-           name, help, name, type, name, v);
-  out += line;
-}
-
 // The commit latency as a Prometheus histogram: cumulative buckets in seconds.
 void add_commit_histogram(std::string& out, const StoreStats& st) {
   out +=
@@ -37,50 +30,66 @@ void add_commit_histogram(std::string& out, const StoreStats& st) {
 
 }  // namespace
 
+void append_metric(std::string& out, const char* name, const char* type, const char* help,
+                   uint64_t v) {
+  char line[320];
+  snprintf(line, sizeof line, "# HELP chatd_%s %s\n# TYPE chatd_%s %s\nchatd_%s %" PRIu64 "\n",
+           name, help, name, type, name, v);
+  out += line;
+}
+
 std::string render_metrics(const Metrics& m, const StoreStats& store) {
   std::string out;
   out.reserve(2048);
-  add(out, "connections_open", "gauge", "TCP connections open.", m.connections_open);
-  add(out, "connections_accepted_total", "counter", "TCP connections accepted.",
-      m.connections_accepted);
-  add(out, "connections_refused_total", "counter",
-      "Connections closed at once for --max-conn or --max-conn-per-ip.", m.connections_refused);
-  add(out, "websockets_open", "gauge", "Connections in the WebSocket phase.", m.websockets_open);
-  add(out, "joined_users", "gauge", "Connections with a nick (in at least one room, or were).",
-      m.joined_users);
-  add(out, "rooms", "gauge", "Rooms in memory, with members or at rest.", m.rooms);
-  add(out, "rooms_occupied", "gauge", "Rooms with members.", m.rooms_occupied);
-  add(out, "room_members", "gauge", "Members of all rooms together.", m.memberships);
-  add(out, "replayed_events_total", "counter", "Events sent to joiners as their replay.",
-      m.replayed_events);
-  add(out, "history_requests_total", "counter", "history requests answered.", m.history_requests);
-  add(out, "unavailable_total", "counter", "Requests answered unavailable (store refused).",
-      m.unavailable);
-  add(out, "store_up", "gauge", "1 when the last commit succeeded.", m.store_ok ? 1 : 0);
-  add(out, "store_failed_commits_total", "counter", "Commits the store refused.", m.store_errors);
-  add(out, "store_errors_total", "counter", "Failed commits, reads and prunes in the store.",
-      store.store_errors);
-  add(out, "store_commits_total", "counter", "Transactions that stored events.", store.commits);
-  add(out, "store_events_stored_total", "counter", "Events stored.", store.events_stored);
-  add(out, "store_events_pruned_total", "counter", "Events deleted by retention.",
-      store.events_pruned);
-  add(out, "store_db_bytes", "gauge", "Size of the database file (0 for memory).", store.db_bytes);
+  append_metric(out, "connections_open", "gauge", "TCP connections open.", m.connections_open);
+  append_metric(out, "connections_accepted_total", "counter", "TCP connections accepted.",
+                m.connections_accepted);
+  append_metric(out, "connections_refused_total", "counter",
+                "Connections closed at once for --max-conn or --max-conn-per-ip.",
+                m.connections_refused);
+  append_metric(out, "websockets_open", "gauge", "Connections in the WebSocket phase.",
+                m.websockets_open);
+  append_metric(out, "joined_users", "gauge",
+                "Connections with a nick (in at least one room, or were).", m.joined_users);
+  append_metric(out, "rooms", "gauge", "Rooms in memory, with members or at rest.", m.rooms);
+  append_metric(out, "rooms_occupied", "gauge", "Rooms with members.", m.rooms_occupied);
+  append_metric(out, "room_members", "gauge", "Members of all rooms together.", m.memberships);
+  append_metric(out, "replayed_events_total", "counter", "Events sent to joiners as their replay.",
+                m.replayed_events);
+  append_metric(out, "history_requests_total", "counter", "history requests answered.",
+                m.history_requests);
+  append_metric(out, "unavailable_total", "counter",
+                "Requests answered unavailable (store refused).", m.unavailable);
+  append_metric(out, "store_up", "gauge", "1 when the last commit succeeded.", m.store_ok ? 1 : 0);
+  append_metric(out, "store_failed_commits_total", "counter", "Commits the store refused.",
+                m.store_errors);
+  append_metric(out, "store_errors_total", "counter",
+                "Failed commits, reads and prunes in the store.", store.store_errors);
+  append_metric(out, "store_commits_total", "counter", "Transactions that stored events.",
+                store.commits);
+  append_metric(out, "store_events_stored_total", "counter", "Events stored.", store.events_stored);
+  append_metric(out, "store_events_pruned_total", "counter", "Events deleted by retention.",
+                store.events_pruned);
+  append_metric(out, "store_db_bytes", "gauge", "Size of the database file (0 for memory).",
+                store.db_bytes);
   add_commit_histogram(out, store);
-  add(out, "messages_in_total", "counter", "WebSocket text messages received.", m.messages_in);
-  add(out, "events_out_total", "counter", "Events delivered, one per event per recipient.",
-      m.events_out);
-  add(out, "frames_written_total", "counter", "WebSocket frames queued for writing.",
-      m.frames_written);
-  add(out, "bytes_written_total", "counter", "Bytes written to sockets.", m.bytes_written);
-  add(out, "slow_consumers_dropped_total", "counter",
-      "Connections closed with 1008 because their unsent output passed --max-backlog.",
-      m.slow_consumers_dropped);
-  add(out, "rejected_handshakes_total", "counter", "WebSocket handshakes refused.",
-      m.rejected_handshakes);
-  add(out, "http_requests_total", "counter", "HTTP requests handled.", m.http_requests);
-  add(out, "protocol_errors_total", "counter",
-      "WebSocket connections failed for a protocol error (1002, 1003, 1007, 1009).",
-      m.protocol_errors);
+  append_metric(out, "messages_in_total", "counter", "WebSocket text messages received.",
+                m.messages_in);
+  append_metric(out, "events_out_total", "counter",
+                "Events delivered, one per event per recipient.", m.events_out);
+  append_metric(out, "frames_written_total", "counter", "WebSocket frames queued for writing.",
+                m.frames_written);
+  append_metric(out, "bytes_written_total", "counter", "Bytes written to sockets.",
+                m.bytes_written);
+  append_metric(out, "slow_consumers_dropped_total", "counter",
+                "Connections closed with 1008 because their unsent output passed --max-backlog.",
+                m.slow_consumers_dropped);
+  append_metric(out, "rejected_handshakes_total", "counter", "WebSocket handshakes refused.",
+                m.rejected_handshakes);
+  append_metric(out, "http_requests_total", "counter", "HTTP requests handled.", m.http_requests);
+  append_metric(out, "protocol_errors_total", "counter",
+                "WebSocket connections failed for a protocol error (1002, 1003, 1007, 1009).",
+                m.protocol_errors);
   return out;
 }
 

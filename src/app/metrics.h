@@ -34,6 +34,11 @@ struct Metrics {
   bool store_ok = true;       // the last commit succeeded
 };
 
+// Appends one metric chatd_<name> of `type` (counter, gauge) with its HELP
+// line, in the Prometheus text exposition format, version 0.0.4.
+void append_metric(std::string& out, const char* name, const char* type, const char* help,
+                   uint64_t v);
+
 // Renders the counters, and the store's, in the Prometheus text exposition
 // format, version 0.0.4.
 std::string render_metrics(const Metrics& m, const StoreStats& store);

@@ -14,6 +14,8 @@ namespace {
 
 // Consecutive missing events read from a log per sync.
 constexpr uint32_t kGapBatch = 1000;
+// After Redis answered an error it may outgrow (LOADING, BUSY), the next try.
+constexpr int64_t kRetryMs = 250;
 
 std::string_view text(const redisReply* r) {
   return r && r->str ? std::string_view(r->str, r->len) : std::string_view();
@@ -62,9 +64,10 @@ bool parse_member(std::string_view v, BrokerMember& m) {
   return true;
 }
 
-RedisClientOptions client_options(uint64_t seed) {
+RedisClientOptions client_options(uint64_t seed, std::string name) {
   RedisClientOptions o;
   o.seed = seed;
+  o.name = std::move(name);
   return o;
 }
 
@@ -84,8 +87,10 @@ Broker::Broker(EventLoop& loop, uint64_t command_token, uint64_t subscription_to
     : loop_(loop),
       options_(std::move(options)),
       hooks_(hooks),
-      cmd_(loop, command_token, options_.url, client_options(options_.seed)),
-      sub_(loop, subscription_token, options_.url, client_options(options_.seed + 1)),
+      cmd_(loop, command_token, options_.url,
+           client_options(options_.seed, "chatd:" + options_.node_id + ":commands")),
+      sub_(loop, subscription_token, options_.url,
+           client_options(options_.seed + 1, "chatd:" + options_.node_id + ":subscriptions")),
       epoch_state_(options_.seed) {
   cmd_.set_state_callback(on_cmd_state, this);
   sub_.set_state_callback(on_sub_state, this);
@@ -118,6 +123,8 @@ int64_t Broker::next_deadline_ms() const {
   earlier(cmd_.next_deadline_ms());
   earlier(sub_.next_deadline_ms());
   if (script_loaded_ && !beat_in_flight_) earlier(next_beat_ms_);
+  if (cmd_.state() == RedisState::ready && !script_loaded_ && !load_in_flight_)
+    earlier(next_load_ms_);
   if (!stalled_ && !expect_.empty())
     earlier(expect_.front().sent_ms + stall_ms(options_.node_timeout_ms));
   return t;
@@ -126,6 +133,9 @@ int64_t Broker::next_deadline_ms() const {
 void Broker::on_timer(int64_t now) {
   cmd_.on_timer(now);
   sub_.on_timer(now);
+  if (cmd_.state() == RedisState::ready && !script_loaded_ && !load_in_flight_ &&
+      now >= next_load_ms_)
+    load_script();
   if (script_loaded_ && !beat_in_flight_ && now >= next_beat_ms_) beat();
   if (!stalled_ && !expect_.empty() &&
       now - expect_.front().sent_ms >= stall_ms(options_.node_timeout_ms)) {
@@ -218,6 +228,13 @@ SendResult Broker::bye() {
   SendResult r = run_script(Sent::bye, 0, {}, {"bye", options_.node_id, retain});
   bye_pending_ = r == SendResult::sent;
   return r;
+}
+
+void Broker::load_script() {
+  std::string_view script = broker_script();
+  const char* argv[3] = {"SCRIPT", "LOAD", script.data()};
+  size_t len[3] = {6, 4, script.size()};
+  load_in_flight_ = send(Sent::load, 0, {}, 3, argv, len) == SendResult::sent;
 }
 
 void Broker::beat() {
@@ -332,10 +349,7 @@ void Broker::drain(std::string_view room, Feed& f) {
 void Broker::on_cmd_state(void* self, RedisState s) {
   auto& b = *static_cast<Broker*>(self);
   if (s == RedisState::ready) {
-    std::string_view script = broker_script();
-    const char* argv[3] = {"SCRIPT", "LOAD", script.data()};
-    size_t len[3] = {6, 4, script.size()};
-    (void)b.send(Sent::load, 0, {}, 3, argv, len);
+    b.load_script();
     log_line("cluster: redis %s: connected (commands)", redis_url_for_log(b.cmd_.url()).c_str());
   } else if (b.script_loaded_ || b.registered_) {
     log_line("cluster: redis commands connection %s: %s", std::string(redis_state_name(s)).c_str(),
@@ -386,19 +400,20 @@ void Broker::on_reply(void* self, const redisReply* r) {
   if (r && is_noscript(r) && b.script_loaded_) {
     // SCRIPT FLUSH, or a Redis that restarted behind a proxy: load it again.
     b.script_loaded_ = false;
-    std::string_view script = broker_script();
-    const char* argv[3] = {"SCRIPT", "LOAD", script.data()};
-    size_t len[3] = {6, 4, script.size()};
-    (void)b.send(Sent::load, 0, {}, 3, argv, len);
+    b.load_script();
   }
   switch (e.kind) {
     case Sent::load:
+      b.load_in_flight_ = false;
       if (r && is_string(r) && text(r).size() == 40) {
         b.sha_ = std::string(text(r));
         b.script_loaded_ = true;
         b.beat();
       } else if (r) {
-        log_line("cluster: SCRIPT LOAD failed: %.*s", int(text(r).size()), text(r).data());
+        // LOADING (a Redis reading its append-only file), BUSY...: again soon.
+        log_line("cluster: SCRIPT LOAD failed: %.*s; trying again", int(text(r).size()),
+                 text(r).data());
+        b.next_load_ms_ = mono_ms() + kRetryMs;
       }
       break;
     case Sent::beat:
@@ -455,7 +470,13 @@ void Broker::on_beat(const redisReply* r) {
   stats_.nodes = uint64_t(nodes);
   stats_.reaped_nodes += uint64_t(reaped);
   if (reaped > 0) log_line("cluster: reaped %lld dead node(s)", reaped);
-  if (registered_) return;
+  if (registered_) {
+    // A sync Redis refused (LOADING...) is asked again at each heartbeat.
+    for (auto& [room, f] : feeds_) {
+      if (!f.live) request_sync(room, f);
+    }
+    return;
+  }
   registered_ = true;
   if (!ever_registered_) {
     log_line("cluster: node %s joined (%lld nodes)", options_.node_id.c_str(), nodes);
@@ -581,6 +602,7 @@ void Broker::on_sync(const std::string& room, bool rebuild, const redisReply* r)
   s.reset = f.known;
   s.members = members_;
   s.recent = recent_;
+  ++stats_.snapshots;
   if (s.reset) {
     ++stats_.resets;
     log_line("cluster: room %s starts again (epoch %.*s, %zu members)", room.c_str(),

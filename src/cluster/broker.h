@@ -201,6 +201,7 @@ class Broker {
                   const char* const* argv, const size_t* len);
   SendResult run_script(Sent kind, uint64_t cookie, std::string_view room,
                         std::initializer_list<std::string_view> args);
+  void load_script();
   void beat();
   void request_sync(std::string_view room, Feed& f);
   void on_beat(const redisReply* r);
@@ -224,6 +225,8 @@ class Broker {
   std::unordered_map<std::string, Feed, NameHash, std::equal_to<>> feeds_;
   std::string sha_;  // the script's, as SCRIPT LOAD answered
   bool script_loaded_ = false;
+  bool load_in_flight_ = false;
+  int64_t next_load_ms_ = 0;
   bool registered_ = false;  // the last heartbeat answered ok
   bool ever_registered_ = false;
   bool beat_in_flight_ = false;

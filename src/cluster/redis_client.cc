@@ -124,6 +124,12 @@ void RedisClient::on_connect(const redisAsyncContext* ctx, int status) {
     if (redisAsyncCommandArgv(ac, on_handshake_reply, c, 2, argv, len) == REDIS_OK)
       ++c->handshake_pending_;
   }
+  if (!c->options_.name.empty()) {
+    const char* argv[3] = {"CLIENT", "SETNAME", c->options_.name.c_str()};
+    size_t len[3] = {6, 7, c->options_.name.size()};
+    if (redisAsyncCommandArgv(ac, on_handshake_reply, c, 3, argv, len) == REDIS_OK)
+      ++c->handshake_pending_;
+  }
   if (c->handshake_pending_ == 0) c->connected();
 }
 
@@ -134,7 +140,7 @@ void RedisClient::on_handshake_reply(redisAsyncContext*, void* r, void* client) 
   // A null reply means hiredis is freeing the context (the connection broke).
   if (!reply) return c->fail("connection lost while authenticating", true);
   if (reply->type == REDIS_REPLY_ERROR)
-    return c->fail(std::string("Redis refused AUTH/SELECT: ") + reply->str, false);
+    return c->fail(std::string("Redis refused AUTH/SELECT/SETNAME: ") + reply->str, false);
   if (--c->handshake_pending_ == 0) c->connected();
 }
 

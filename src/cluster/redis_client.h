@@ -72,6 +72,9 @@ struct RedisClientOptions {
   int64_t connect_timeout_ms = 2000;
   BackoffPolicy backoff;
   uint64_t seed = 1;  // the backoff's jitter
+  // CLIENT SETNAME at each connection ("" for none): CLIENT LIST then says
+  // which node and which of its connections each one is.
+  std::string name;
 };
 
 struct RedisClientStats {

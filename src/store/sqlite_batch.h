@@ -20,14 +20,15 @@ class Batch {
   struct Event {
     Span room, epoch, nick, text;
     uint64_t id = 0;
+    int64_t seq = 0;  // its row (events.seq), given by the store in order of append
     int64_t ts = 0;
     StoredKind kind = StoredKind::msg;
   };
 
-  // Copies e's fields in.
-  void add(const EventRecord& e) {
+  // Copies e's fields in, as row seq.
+  void add(const EventRecord& e, int64_t seq) {
     events_.push_back(
-        Event{put(e.room), put(e.epoch), put(e.nick), put(e.text), e.id, e.ts, e.kind});
+        Event{put(e.room), put(e.epoch), put(e.nick), put(e.text), e.id, seq, e.ts, e.kind});
   }
   // Empties the batch, keeping its capacity.
   void clear() {

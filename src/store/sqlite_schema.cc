@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/sys.h"
+#include "store/sqlite_runs.h"
 
 namespace chatd {
 namespace {
@@ -27,6 +28,16 @@ namespace {
 // all gone still continues its ids. A version 1 chatd would read last_id as
 // the whole truth, hence a new version it refuses. Measured in BENCHMARKS.md
 // (the event store).
+//
+// Version 3: no index entry per event. The (room, id) index of version 2
+// got one entry on a page of its own per room touched by a commit, most of a
+// commit's cost with many rooms; now a room's (id, seq, ts) entries are
+// packed 64 or so to a row of event_runs, written when the writer folds the
+// room (a few rooms per commit), and the events not folded yet are kept in
+// memory, found again at start by a scan of the rows past fold.below (at
+// most about kTailSpan). The step folds every event of the file into runs.
+bool fold_all_into_runs(sqlite3* db, std::string* error);
+
 constexpr Migration kMigrations[] = {
     {1,
      "CREATE TABLE rooms("
@@ -58,7 +69,55 @@ constexpr Migration kMigrations[] = {
      "DROP TABLE events;"
      "ALTER TABLE events_v2 RENAME TO events;"
      "CREATE UNIQUE INDEX events_by_room ON events(room, id);"},
+    {3,
+     "CREATE TABLE event_runs("
+     "  room INTEGER NOT NULL,"
+     "  first_id INTEGER NOT NULL,"
+     "  entries BLOB NOT NULL,"
+     "  PRIMARY KEY(room, first_id)) WITHOUT ROWID;"
+     "CREATE TABLE fold(below INTEGER NOT NULL);"
+     "INSERT INTO fold VALUES(0)",
+     fold_all_into_runs},
 };
+
+bool fold_all_into_runs(sqlite3* db, std::string* error) {
+  std::string line;
+  sqlite::Stmt all = sqlite::prepare(db, "SELECT room, id, seq, ts FROM events ORDER BY room, id",
+                                     &line),
+               put = sqlite::prepare(
+                   db, "INSERT INTO event_runs(room, first_id, entries) VALUES(?1, ?2, ?3)", &line);
+  if (!all || !put) {
+    *error = line;
+    return false;
+  }
+  std::vector<RunEntry> run;
+  std::string blob;
+  int64_t room = 0;
+  auto flush = [&] {
+    if (run.empty()) return true;
+    bool ok = insert_run_row(put.get(), room, run, blob);
+    run.clear();
+    return ok;
+  };
+  int rc;
+  while ((rc = sqlite3_step(all.get())) == SQLITE_ROW) {
+    sqlite3_stmt* s = all.get();
+    int64_t r = sqlite3_column_int64(s, 0);
+    if ((r != room || run.size() >= kRunMax) && !flush()) break;
+    room = r;
+    run.push_back(RunEntry{uint64_t(sqlite3_column_int64(s, 1)), sqlite3_column_int64(s, 2),
+                           sqlite3_column_int64(s, 3)});
+  }
+  if ((rc != SQLITE_DONE || !flush()) ||
+      !sqlite::exec(db,
+                    "DROP INDEX events_by_room;"
+                    " UPDATE fold SET below = (SELECT coalesce(max(seq), 0) FROM events)",
+                    &line)) {
+    *error = sqlite::error_line(db, "folding the index");
+    return false;
+  }
+  return true;
+}
 
 // What a failed SQLite call on an opening file means, for the error line.
 std::string why(sqlite3* db, std::string_view doing) {
@@ -98,9 +157,12 @@ bool set_pragmas(sqlite3* db, bool full_sync, int busy_ms, std::string* error) {
 bool migrate(sqlite3* db, std::span<const Migration> steps, int64_t from, std::string* error) {
   for (const Migration& m : steps) {
     if (m.version <= from) continue;
-    std::string sql = std::string(m.sql) + "; PRAGMA user_version=" + std::to_string(m.version) +
+    std::string sql = "PRAGMA user_version=" + std::to_string(m.version) +
                       "; PRAGMA application_id=" + std::to_string(kApplicationId) + ";";
-    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+    std::string line;
+    if (sqlite3_exec(db, m.sql, nullptr, nullptr, nullptr) != SQLITE_OK ||
+        (m.run && !m.run(db, &line)) ||
+        sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
       *error =
           "migrating to schema version " + std::to_string(m.version) + ": " + why(db, "migrate");
       return false;

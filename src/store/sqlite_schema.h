@@ -19,9 +19,12 @@ inline constexpr int64_t kApplicationId = 0x63686174;
 // One step of the schema: the SQL that turns version `version - 1` into
 // `version`. The steps run in order of version, each file from the version
 // it has (PRAGMA user_version; 0 for a new file), all in one transaction.
+// A step may end with code (run: after its SQL, in the same transaction),
+// for what SQL cannot build, such as the packed runs of schema 3.
 struct Migration {
   int64_t version;
   const char* sql;
+  bool (*run)(sqlite3* db, std::string* error) = nullptr;
 };
 
 // Every step from an empty file to the newest schema this chatd knows.

@@ -27,32 +27,43 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path,
     return nullptr;
   };
   std::string line;
-  if (!(s->read_range_ = sqlite::prepare(
-            db,
-            "SELECT id, ts, kind, nick, text FROM events"
-            " WHERE room = (SELECT id FROM rooms WHERE name = ?1) AND id > ?2 AND id < ?3"
-            " ORDER BY id DESC LIMIT ?4",
-            &line)) ||
-      !(s->read_head_ =
-            sqlite::prepare(db,
-                            "SELECT r.epoch, max(r.last_id, coalesce((SELECT max(e.id)"
-                            " FROM events e WHERE e.room = r.id), 0)),"
-                            " (SELECT e.id FROM events e WHERE e.room = r.id ORDER BY e.id LIMIT 1)"
-                            " FROM rooms r WHERE r.name = ?1",
-                            &line)) ||
-      !(s->page_count_ = sqlite::prepare(db, "PRAGMA page_count", &line)) ||
-      !(s->page_size_ = sqlite::prepare(db, "PRAGMA page_size", &line)))
-    return fail(line);
+  struct {
+    sqlite::Stmt* stmt;
+    const char* sql;
+  } all[] = {
+      {&s->room_row_, "SELECT id, last_id, epoch FROM rooms WHERE name = ?1"},
+      {&s->first_run_,
+       "SELECT first_id, entries FROM event_runs WHERE room = ?1 ORDER BY first_id LIMIT 1"},
+      {&s->last_run_,
+       "SELECT first_id, entries FROM event_runs WHERE room = ?1 ORDER BY first_id DESC LIMIT 1"},
+      {&s->runs_below_,
+       "SELECT first_id, entries FROM event_runs WHERE room = ?1 AND first_id < ?2"
+       " ORDER BY first_id DESC"},
+      {&s->by_seq_, "SELECT id, ts, kind, nick, text FROM events WHERE seq = ?1"},
+      {&s->page_count_, "PRAGMA page_count"},
+      {&s->page_size_, "PRAGMA page_size"},
+  };
+  for (auto& st : all)
+    if (!(*st.stmt = sqlite::prepare(db, st.sql, &line))) return fail(line);
+  // The loop's reads keep the unfolded events' rows in memory; appended
+  // events get rows after every one the file has (or had: fold.below).
+  StoreState state;
+  if (!load_state(db, &state, &line)) return fail(line);
+  s->next_seq_ = state.max_seq;
+  s->folded_.store(state.below, std::memory_order_relaxed);
+  for (const TailRow& t : state.tail)
+    s->tail_.add(s->tail_.room_index(state.rooms[t.room].name), t.e);
 
   if (options.fsync) {
     sqlite::Db wdb = open_connection(path, true, 1000, &line);
     if (!wdb) return fail(line);
-    auto writer = SqliteWriter::create(wdb.get(), options.retention, &s->counters_, &line);
+    auto writer =
+        SqliteWriter::create(wdb.get(), options.retention, &s->counters_, &s->folded_, &line);
     if (!writer) return fail(line);
     s->thread_ = WriterThread::start(std::move(wdb), std::move(writer), &s->counters_, &line);
     if (!s->thread_) return fail(line);
   } else {
-    s->writer_ = SqliteWriter::create(db, options.retention, &s->counters_, &line);
+    s->writer_ = SqliteWriter::create(db, options.retention, &s->counters_, &s->folded_, &line);
     if (!s->writer_) return fail(line);
     sqlite::Db cdb = open_connection(path, false, 1000, &line);
     if (!cdb) return fail(line);
@@ -77,15 +88,30 @@ int SqliteStore::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
   return SQLITE_OK;
 }
 
+void SqliteStore::remember(const Batch& b, bool held) {
+  for (const Batch::Event& e : b.events()) {
+    size_t room = tail_.room_index(b.view(e.room));
+    RunEntry entry{e.id, e.seq, e.ts};
+    if (held)
+      tail_.hold(b.seq, room, entry);
+    else
+      tail_.add(room, entry);
+  }
+  tail_.trim(folded_.load(std::memory_order_acquire));
+}
+
 bool SqliteStore::commit(std::string* error) {
   if (batch_.empty()) return true;
   int64_t start = mono_us();
   if (thread_) {
     batch_.seq = seq_ + 1;
     batch_.handed_us = start;
+    size_t mark = tail_.held_mark();
+    remember(batch_, true);
     if (!thread_->submit(&batch_)) {
       *error = "store: the writer is " + std::to_string(kMaxQueuedBatches) +
                " batches behind; batch refused";
+      tail_.drop_held(mark);
       batch_.clear();
       StoreCounters::add(counters_.store_errors, 1);
       return false;
@@ -96,8 +122,50 @@ bool SqliteStore::commit(std::string* error) {
   Batch* one = &batch_;
   bool ok = writer_->write({&one, 1}, error);
   counters_.latency(uint64_t(mono_us() - start));
+  if (ok) remember(batch_, false);
   batch_.clear();
   return ok;
+}
+
+void SqliteStore::read_failed(const char* doing) {
+  read_ok_ = false;
+  log_line("store: %s", sqlite::error_line(opened_.db.get(), doing).c_str());
+  StoreCounters::add(counters_.store_errors, 1);
+}
+
+bool SqliteStore::room_row(std::string_view room, int64_t* rowid, uint64_t* last_id,
+                           std::string* epoch) {
+  sqlite3_stmt* s = room_row_.get();
+  sqlite::ResetOnExit reset(s);
+  sqlite::bind_text(s, 1, room);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *rowid = sqlite3_column_int64(s, 0);
+    *last_id = uint64_t(sqlite3_column_int64(s, 1));
+    if (epoch)
+      epoch->assign(reinterpret_cast<const char*>(sqlite3_column_text(s, 2)),
+                    size_t(sqlite3_column_bytes(s, 2)));
+    return true;
+  }
+  if (rc != SQLITE_DONE) read_failed("reading a room");
+  return false;
+}
+
+bool SqliteStore::edge_run(sqlite3_stmt* s, int64_t rowid, bool* any) {
+  sqlite::ResetOnExit reset(s);
+  sqlite3_bind_int64(s, 1, rowid);
+  int rc = sqlite3_step(s);
+  *any = false;
+  run_scratch_.clear();
+  if (rc == SQLITE_DONE) return true;
+  if (rc == SQLITE_ROW &&
+      decode_run(uint64_t(sqlite3_column_int64(s, 0)), sqlite3_column_blob(s, 1),
+                 size_t(sqlite3_column_bytes(s, 1)), &run_scratch_)) {
+    *any = true;
+    return true;
+  }
+  read_failed("reading the index");
+  return false;
 }
 
 std::vector<StoredEvent> SqliteStore::read(std::string_view room, uint64_t after, uint64_t before,
@@ -105,16 +173,66 @@ std::vector<StoredEvent> SqliteStore::read(std::string_view room, uint64_t after
   std::vector<StoredEvent> out;
   read_ok_ = true;
   if (limit == 0 || before <= after + 1) return out;
-  sqlite3_stmt* s = read_range_.get();
-  sqlite::ResetOnExit reset(s);
-  sqlite::bind_text(s, 1, room);
-  sqlite3_bind_int64(s, 2, clamp_id(after));
-  sqlite3_bind_int64(s, 3, clamp_id(before));
-  sqlite3_bind_int64(s, 4, int64_t(std::min<size_t>(limit, INT64_MAX)));
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  tail_.trim(folded_.load(std::memory_order_acquire));
+  int64_t rowid = 0;
+  uint64_t noted = 0;
+  bool any = false;
+  if (!room_row(room, &rowid, &noted) || !edge_run(last_run_.get(), rowid, &any)) return out;
+  // Ids up to `covered` are in runs (or were deleted by retention, which
+  // notes the last id first); the newer ones are the tail's.
+  uint64_t covered = std::max(noted, any ? run_scratch_.back().id : 0);
+  picks_.clear();
+  auto tail = tail_.room(room);
+  for (size_t i = tail.size(); i-- > 0 && picks_.size() < limit;) {
+    const RunEntry& e = tail[i];
+    if (e.id <= covered || e.id <= after) break;
+    if (e.id < before) picks_.push_back(e);
+  }
+  if (picks_.size() < limit && covered > after) {
+    uint64_t hi = std::min(before, covered + 1);
+    sqlite3_stmt* s = runs_below_.get();
+    sqlite::ResetOnExit reset(s);
+    sqlite3_bind_int64(s, 1, rowid);
+    sqlite3_bind_int64(s, 2, clamp_id(hi));
+    int rc;
+    bool done = false;
+    while (!done && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+      uint64_t first = uint64_t(sqlite3_column_int64(s, 0));
+      run_scratch_.clear();
+      if (!decode_run(first, sqlite3_column_blob(s, 1), size_t(sqlite3_column_bytes(s, 1)),
+                      &run_scratch_)) {
+        rc = SQLITE_CORRUPT;
+        break;
+      }
+      for (size_t i = run_scratch_.size(); i-- > 0;) {
+        const RunEntry& e = run_scratch_[i];
+        if (e.id <= after || picks_.size() >= limit) {
+          done = true;
+          break;
+        }
+        if (e.id < hi) picks_.push_back(e);
+      }
+      if (first <= after + 1) done = true;
+    }
+    if (!done && rc != SQLITE_DONE) {
+      read_failed("reading the index");
+      return out;
+    }
+  }
+  out.reserve(picks_.size());
+  sqlite3_stmt* s = by_seq_.get();
+  for (const RunEntry& p : picks_) {
+    sqlite::ResetOnExit reset(s);
+    sqlite3_bind_int64(s, 1, p.seq);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) continue;  // deleted by retention meanwhile
+    if (rc != SQLITE_ROW) {
+      read_failed("reading history");
+      break;
+    }
+    if (uint64_t(sqlite3_column_int64(s, 0)) != p.id) continue;
     StoredEvent e;
-    e.id = uint64_t(sqlite3_column_int64(s, 0));
+    e.id = p.id;
     e.ts = sqlite3_column_int64(s, 1);
     e.kind = StoredKind(sqlite3_column_int(s, 2));
     e.nick.assign(reinterpret_cast<const char*>(sqlite3_column_text(s, 3)),
@@ -123,47 +241,43 @@ std::vector<StoredEvent> SqliteStore::read(std::string_view room, uint64_t after
                   size_t(sqlite3_column_bytes(s, 4)));
     out.push_back(std::move(e));
   }
-  if (rc != SQLITE_DONE) {
-    read_ok_ = false;
-    log_line("store: %s", sqlite::error_line(opened_.db.get(), "reading history").c_str());
-    StoreCounters::add(counters_.store_errors, 1);
-  }
   std::reverse(out.begin(), out.end());
   return out;
 }
 
 std::vector<RoomHead> SqliteStore::heads() {
-  std::vector<RoomRow> rows;
+  StoreState state;
   std::string error;
-  if (!load_rooms(opened_.db.get(), &rows, &error)) {
+  if (!load_state(opened_.db.get(), &state, &error)) {
     log_line("store: %s", error.c_str());
     StoreCounters::add(counters_.store_errors, 1);
   }
   std::vector<RoomHead> out;
-  out.reserve(rows.size());
-  for (RoomRow& r : rows)
+  out.reserve(state.rooms.size());
+  for (RoomRow& r : state.rooms)
     out.push_back(RoomHead{std::move(r.name), std::move(r.epoch), r.last_id, r.first_id});
   return out;
 }
 
 bool SqliteStore::head(std::string_view room, RoomHead* out) {
-  sqlite3_stmt* s = read_head_.get();
-  sqlite::ResetOnExit reset(s);
-  sqlite::bind_text(s, 1, room);
-  int rc = sqlite3_step(s);
-  if (rc != SQLITE_ROW) {
-    if (rc != SQLITE_DONE) {
-      log_line("store: %s", sqlite::error_line(opened_.db.get(), "reading a room").c_str());
-      StoreCounters::add(counters_.store_errors, 1);
-    }
-    return false;
+  tail_.trim(folded_.load(std::memory_order_acquire));
+  int64_t rowid = 0;
+  uint64_t last_id = 0;
+  bool any = false;
+  if (!room_row(room, &rowid, &last_id, &out->epoch)) return false;
+  uint64_t first_id = 0;
+  if (!edge_run(first_run_.get(), rowid, &any)) return false;
+  if (any) first_id = run_scratch_.front().id;
+  if (!edge_run(last_run_.get(), rowid, &any)) return false;
+  if (any) last_id = std::max(last_id, run_scratch_.back().id);
+  for (const RunEntry& e : tail_.room(room)) {
+    if (e.id <= last_id) continue;  // in a run, or deleted
+    if (first_id == 0) first_id = e.id;
+    last_id = e.id;
   }
   out->room = std::string(room);
-  out->epoch.assign(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)),
-                    size_t(sqlite3_column_bytes(s, 0)));
-  out->last_id = uint64_t(sqlite3_column_int64(s, 1));
-  bool any = sqlite3_column_type(s, 2) != SQLITE_NULL;
-  out->first_id = any ? uint64_t(sqlite3_column_int64(s, 2)) : out->last_id + 1;
+  out->last_id = last_id;
+  out->first_id = first_id == 0 ? last_id + 1 : first_id;
   return true;
 }
 
@@ -176,7 +290,11 @@ bool SqliteStore::prune_step() {
 }
 
 size_t SqliteStore::take_done(std::vector<BatchDone>* out) {
-  return thread_ ? thread_->take_done(out) : 0;
+  if (!thread_) return 0;
+  size_t from = out->size(), n = thread_->take_done(out);
+  for (size_t i = from; i < out->size(); ++i) tail_.done((*out)[i].seq, (*out)[i].ok);
+  tail_.trim(folded_.load(std::memory_order_acquire));
+  return n;
 }
 
 StoreStats SqliteStore::stats() {

@@ -18,6 +18,7 @@
 
 #include "store/event_store.h"
 #include "store/sqlite_batch.h"
+#include "store/sqlite_loop_tail.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_threads.h"
 #include "store/sqlite_writer.h"
@@ -43,7 +44,7 @@ class SqliteStore final : public EventStore {
                                            std::string* error);
   ~SqliteStore() override;
 
-  void append(const EventRecord& e) override { batch_.add(e); }
+  void append(const EventRecord& e) override { batch_.add(e, ++next_seq_); }
   bool commit(std::string* error) override;
   std::vector<StoredEvent> read(std::string_view room, uint64_t after, uint64_t before,
                                 size_t limit) override;
@@ -60,18 +61,31 @@ class SqliteStore final : public EventStore {
  private:
   SqliteStore() = default;
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
+  // The loop's tail after the batch committed (or was handed over).
+  void remember(const Batch& b, bool held);
+  // Room `room`'s rowid, rooms.last_id and (when asked) epoch; false when
+  // the file has no such room, or on a read error (read_ok_ false).
+  bool room_row(std::string_view room, int64_t* rowid, uint64_t* last_id,
+                std::string* epoch = nullptr);
+  // The first (or last) run row of a room decoded into run_scratch_.
+  bool edge_run(sqlite3_stmt* s, int64_t rowid, bool* any);
+  void read_failed(const char* doing);
 
   // Declared in the order they must be built; destroyed in reverse: the
   // threads and their connections first, the loop's connection next, the
   // file's lock last.
   OpenedDb opened_;
-  sqlite::Stmt read_range_, read_head_, page_count_, page_size_;
+  sqlite::Stmt room_row_, first_run_, last_run_, runs_below_, by_seq_, page_count_, page_size_;
   StoreCounters counters_;
+  FoldMark folded_{0};                    // the writer's: every event with seq <= it is in a run
   std::unique_ptr<SqliteWriter> writer_;  // default mode: on the loop's connection
   std::unique_ptr<Checkpointer> checkpointer_;
   std::unique_ptr<WriterThread> thread_;  // --fsync
   Batch batch_;
   uint64_t seq_ = 0;
+  int64_t next_seq_ = 0;  // the last row number given to an appended event
+  LoopTail tail_;
+  std::vector<RunEntry> picks_, run_scratch_;  // a read's rows, newest first
   bool read_ok_ = true;
 };
 

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from helpers import WsClient
-from redis_server import RedisServer, command
+from redis_server import RedisServer, client_list, command
 
 NODE_TIMEOUT = "2"  # seconds: a dead node's members leave within it
 WAIT = 15.0
@@ -79,6 +79,16 @@ def join(port, nick, room="lobby", **fields):
         replay.append(ev)
     c.replay = replay
     return c, w, ev
+
+
+def two_members_on_two_nodes(start_chatd, redis):
+    """Nodes n1 and n2, member a on n1 and b on n2 in the lobby; returns
+    (n1, n2, a, a's welcome, b, b's join event), a having seen b's join."""
+    n1, n2 = start_node(start_chatd, redis, "n1"), start_node(start_chatd, redis, "n2")
+    a, wa, _ = join(n1.port, "a")
+    b, _, ev = join(n2.port, "b")
+    assert a.recv_json() == ev
+    return n1, n2, a, wa, b, ev
 
 
 def events(c, n):
@@ -198,10 +208,7 @@ def test_a_killed_node_s_members_leave_exactly_once_and_their_nicks_are_freed(st
 
 
 def test_redis_paused_then_resumed_keeps_every_websocket_and_loses_nothing(start_chatd, redis):
-    n1, n2 = start_node(start_chatd, redis, "n1"), start_node(start_chatd, redis, "n2")
-    a, _, _ = join(n1.port, "a")
-    b, _, ev = join(n2.port, "b")
-    assert a.recv_json() == ev
+    n1, n2, a, _, b, ev = two_members_on_two_nodes(start_chatd, redis)
     redis.pause()
     try:
         # Sent while Redis is paused: in flight, answered when it wakes up.
@@ -223,10 +230,7 @@ def test_redis_paused_then_resumed_keeps_every_websocket_and_loses_nothing(start
 
 
 def test_redis_killed_and_restarted_empty_gives_rooms_a_new_epoch(start_chatd, redis):
-    n1, n2 = start_node(start_chatd, redis, "n1"), start_node(start_chatd, redis, "n2")
-    a, wa, _ = join(n1.port, "a")
-    b, _, ev = join(n2.port, "b")
-    assert a.recv_json() == ev
+    n1, n2, a, wa, b, ev = two_members_on_two_nodes(start_chatd, redis)
     redis.kill()
     wait_for(lambda: health(n1.port)[0] == 503 and health(n2.port)[0] == 503, "both nodes to report Redis down")
     a.send_json({"type": "msg", "room": "lobby", "msg": "while down", "ref": "d"})
@@ -268,10 +272,7 @@ def test_redis_killed_and_restarted_empty_gives_rooms_a_new_epoch(start_chatd, r
 
 def test_redis_restarted_with_its_data_catches_every_member_up_gap_free(start_chatd, persistent_redis):
     redis = persistent_redis
-    n1, n2 = start_node(start_chatd, redis, "n1"), start_node(start_chatd, redis, "n2")
-    a, wa, _ = join(n1.port, "a")
-    b, _, ev = join(n2.port, "b")
-    assert a.recv_json() == ev
+    n1, n2, a, wa, b, ev = two_members_on_two_nodes(start_chatd, redis)
     redis.kill()
     wait_for(lambda: health(n2.port)[0] == 503, "n2 to report Redis down")
     redis.start()  # the same port and directory: its append-only file
@@ -306,10 +307,7 @@ def test_a_node_started_before_redis_refuses_then_serves(start_chatd):
 
 
 def test_a_node_shut_down_with_sigterm_lets_its_members_go_everywhere(start_chatd, redis):
-    n1, n2 = start_node(start_chatd, redis, "n1"), start_node(start_chatd, redis, "n2")
-    a, _, _ = join(n1.port, "a")
-    b, _, ev = join(n2.port, "b")
-    assert a.recv_json() == ev
+    n1, n2, a, _, b, ev = two_members_on_two_nodes(start_chatd, redis)
     assert n2.stop(signal.SIGTERM) == 0
     leave = a.recv_json()
     assert leave["event"] == "leave" and leave["nick"] == "b" and leave["id"] == ev["id"] + 1
@@ -357,10 +355,7 @@ def test_history_older_than_a_node_s_ring_is_read_from_the_room_s_log(start_chat
 
 
 def test_a_paused_node_declared_dead_closes_its_websockets_when_it_wakes(start_chatd, redis):
-    n1, n2 = start_node(start_chatd, redis, "n1"), start_node(start_chatd, redis, "n2")
-    a, _, _ = join(n1.port, "a")
-    b, _, ev = join(n2.port, "b")
-    assert a.recv_json() == ev
+    n1, n2, a, _, b, ev = two_members_on_two_nodes(start_chatd, redis)
     n2.send_signal(signal.SIGSTOP)
     try:
         leave = a.recv_json()  # n1 reaps n2 once its heartbeat is older than the timeout
@@ -382,16 +377,9 @@ def test_python_websockets_clients_resume_across_nodes(start_chatd, redis):
 
     import websockets
 
+    from ws_async import recv_json as recv, until
+
     n1, n2, n3 = (start_node(start_chatd, redis, f"n{i}") for i in (1, 2, 3))
-
-    async def recv(ws):
-        return json.loads(await asyncio.wait_for(ws.recv(), 10))
-
-    async def until(ws, pred):
-        while True:
-            m = await recv(ws)
-            if pred(m):
-                return m
 
     async def run():
         a = await websockets.connect(f"ws://127.0.0.1:{n1.port}/ws", open_timeout=10)
@@ -453,3 +441,73 @@ def test_a_resume_older_than_the_node_s_ring_is_replayed_from_the_room_s_log(sta
     assert j["event"] == "join" and j["id"] == missed[-1]["id"] + 1
     back = c.recv_json()
     assert back["msg"] == "back" and back["id"] == j["id"] + 1
+
+
+def test_a_gap_on_the_subscription_is_filled_from_the_log_before_anything_later(start_chatd, redis):
+    n1, n2, a, _, b, ev = two_members_on_two_nodes(start_chatd, redis)
+    # Each connection is named: cut n2's subscription only. What a publishes
+    # meanwhile never reaches n2 on the channel; n2 reads it from the log,
+    # in order, before anything that comes on its new subscription.
+    names = {c.get("name"): c["id"] for c in client_list(redis.port)}
+    assert {"chatd:n1:commands", "chatd:n1:subscriptions", "chatd:n2:commands",
+            "chatd:n2:subscriptions"} <= set(names), names
+    for k in range(5):
+        a.send_json({"type": "msg", "room": "lobby", "msg": f"burst {k}"})
+    assert command(redis.port, "CLIENT", "KILL", "ID", names["chatd:n2:subscriptions"]) == b":1"
+    for k in range(5, 30):
+        a.send_json({"type": "msg", "room": "lobby", "msg": f"burst {k}"})
+    sent = events(a, 30)
+    assert [e["type"] for e in sent] == ["msg"] * 30, sent
+    got = events(b, 30)
+    assert got == sent and [e["id"] for e in got] == list(range(ev["id"] + 1, ev["id"] + 31))
+    assert metric(n2.port, "redis_disconnects_total") == 1
+
+
+def test_a_node_follows_a_room_only_while_it_has_members_there(start_chatd, redis):
+    n1 = start_node(start_chatd, redis, "n1")
+    a, _, _ = join(n1.port, "a", room="dev")
+    wait_for(lambda: numsub(redis.port, "chatd:{dev}") == 1, "n1 to follow dev")
+    a.send_json({"type": "leave", "room": "dev"})
+    assert a.recv_json()["event"] == "leave"
+    wait_for(lambda: numsub(redis.port, "chatd:{dev}") == 0, "n1 to stop following dev", n1)
+
+
+def numsub(port, channel):
+    """Subscribers of channel, by PUBSUB NUMSUB (its reply read whole)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(b"*3\r\n$6\r\nPUBSUB\r\n$6\r\nNUMSUB\r\n$%d\r\n%s\r\n" % (len(channel), channel.encode()))
+        data = b""
+        while data.count(b"\r\n") < 4:
+            data += s.recv(4096)
+    return int(data.split(b"\r\n")[3][1:])
+
+
+@pytest.fixture
+def unix_redis(tmp_path):
+    """A redis-server listening only on a unix socket; yields its path."""
+    import os
+    import subprocess
+
+    from redis_server import REDIS_BIN
+
+    sock = tmp_path / "redis.sock"
+    proc = subprocess.Popen([REDIS_BIN, "--port", "0", "--unixsocket", str(sock), "--dir", str(tmp_path),
+                             "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: os.path.exists(sock), "redis' unix socket")
+    yield sock
+    proc.kill()
+    proc.wait(10)
+
+
+# unix_redis first: its teardown runs after the nodes' (fixtures end in reverse).
+def test_nodes_reach_redis_over_a_unix_socket(unix_redis, start_chatd):
+    n1 = start_chatd("--redis", f"unix://{unix_redis}", "--node-id", "u1", "--node-timeout", NODE_TIMEOUT)
+    n2 = start_chatd("--redis", f"unix://{unix_redis}?db=0", "--node-id", "u2", "--node-timeout", NODE_TIMEOUT)
+    for n in (n1, n2):
+        assert n.wait_stderr(rb"cluster: serving", WAIT), n.stderr()
+    a, _, _ = join(n1.port, "a")
+    b, _, ev = join(n2.port, "b")
+    assert a.recv_json() == ev

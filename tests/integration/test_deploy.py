@@ -1,6 +1,12 @@
 """The deployment pieces, run for real where this machine allows it:
 
 - scripts/chatd.service passes `systemd-analyze verify` and keeps its hardening;
+- the template scripts/chatd@.service (several nodes on one VM) verifies
+  too, keeps every hardening line of chatd.service, and names each node;
+- scripts/nginx-chatd-upstream.conf in place of the site's upstream spreads
+  wss:// clients over two real chatd;
+- the Redis settings docs/DEPLOY.md gives for the room logs are accepted by
+  a real redis-server and are what it then runs with;
 - scripts/nginx-chatd.conf (the shipped file, only ports, name and certificate
   paths substituted) terminates TLS in a real nginx in front of a real chatd,
   and a wss:// client this project did not write (Python websockets) chats
@@ -150,22 +156,69 @@ def test_systemd_unit_keeps_its_hardening():
     assert stop_s * 1000 > 3000 + 5000, "TimeoutStopSec must leave room above chatd's shutdown grace"
 
 
-def test_systemd_unit_verifies(tmp_path):
+def verify_units(tmp_path, unit_file, names, mark):
+    """systemd-analyze verify on each of `names` (the unit, or instances of a
+    template) with unit_file's ExecStart pointed at the chatd under test;
+    verify exits 0 even on unknown keys and bad values, so any warning that
+    names `mark` fails too."""
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed (Debian package systemd)")
     if not os.access(CHATD_BIN, os.X_OK):
         pytest.fail(f"{CHATD_BIN} is not built (make build/chatd, or set CHATD_BIN)")
-    text = (SCRIPTS / "chatd.service").read_text()
+    text = (SCRIPTS / unit_file).read_text()
     assert "ExecStart=/usr/local/bin/chatd\n" in text
     # verify insists the ExecStart binary exists: point it at the one under test.
-    unit = tmp_path / "chatd.service"
-    unit.write_text(text.replace("ExecStart=/usr/local/bin/chatd\n", f"ExecStart={CHATD_BIN}\n"))
-    r = subprocess.run(
-        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60, cwd=tmp_path
-    )
-    # verify exits 0 even on unknown keys and bad values: its warnings count.
-    ours = [l for l in (r.stdout + r.stderr).splitlines() if "chatd.service" in l]
-    assert r.returncode == 0 and not ours, f"rc={r.returncode}\n{r.stdout}{r.stderr}"
+    (tmp_path / unit_file).write_text(text.replace("ExecStart=/usr/local/bin/chatd\n", f"ExecStart={CHATD_BIN}\n"))
+    for name in names:
+        r = subprocess.run(["systemd-analyze", "verify", str(tmp_path / name)],
+                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        ours = [l for l in (r.stdout + r.stderr).splitlines() if mark in l]
+        assert r.returncode == 0 and not ours, f"rc={r.returncode}\n{r.stdout}{r.stderr}"
+
+
+def test_systemd_unit_verifies(tmp_path):
+    verify_units(tmp_path, "chatd.service", ["chatd.service"], "chatd.service")
+
+
+HARDENING = [
+    "DynamicUser", "NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp",
+    "PrivateDevices", "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
+    "ProtectControlGroups", "ProtectClock", "ProtectHostname", "ProtectProc",
+    "RestrictAddressFamilies", "RestrictNamespaces", "RestrictRealtime", "RestrictSUIDSGID",
+    "LockPersonality", "MemoryDenyWriteExecute", "SystemCallArchitectures", "SystemCallFilter",
+    "SystemCallErrorNumber", "CapabilityBoundingSet", "AmbientCapabilities", "UMask",
+    "LimitNOFILE", "KillSignal", "KillMode", "TimeoutStopSec", "Restart", "ExecStart",
+]
+
+
+def test_template_unit_is_the_unit_per_node():
+    one = unit_settings((SCRIPTS / "chatd.service").read_text())
+    many = unit_settings((SCRIPTS / "chatd@.service").read_text())
+    for key in HARDENING:
+        assert many.get(key) == one.get(key), f"{key}: {many.get(key)} (chatd.service: {one.get(key)})"
+    # Every node on the one port, named by machine and instance; the shared
+    # settings first, then the node's own file.
+    assert many["Environment"] == ["CHATD_REUSE_PORT=yes", "CHATD_NODE_ID=%H-%i"]
+    assert many["EnvironmentFile"] == ["-/etc/default/chatd", "-/etc/default/chatd@%i"]
+    # Nothing on disk shared between nodes: a directory each, no CHATD_DB.
+    assert many["StateDirectory"] == ["chatd/%i"] and many["WorkingDirectory"] == ["%S/chatd/%i"]
+    assert not any(v.startswith("CHATD_DB=") for v in many["Environment"])
+
+
+def test_template_unit_verifies(tmp_path):
+    # An instance's path loads the template (a bad key in it is reported
+    # against chatd@.service), with %i and %H expanded.
+    verify_units(tmp_path, "chatd@.service", ["chatd@1.service", "chatd@2.service"], "chatd@")
+
+
+def test_template_unit_needs_redis(tmp_path):
+    # The template's own environment (CHATD_NODE_ID as %H-%i expands) with
+    # no CHATD_REDIS: chatd refuses to start, so nobody runs processes that
+    # share a port but not their rooms believing they are one service.
+    env = {"CHATD_REUSE_PORT": "yes", "CHATD_NODE_ID": f"{socket.gethostname()}-1"}
+    p = subprocess.run([CHATD_BIN, "--host", "127.0.0.1", "--port", "0", "--static", str(REPO / "static")], env={**CLEAN_ENV, **env},
+                       cwd=str(tmp_path), capture_output=True, text=True, timeout=TIMEOUT)
+    assert p.returncode == 2 and "--node-id is used only with --redis" in p.stderr, p.stderr
 
 
 def deploy_md_env_example():
@@ -189,6 +242,67 @@ def test_documented_environment_file_is_accepted(start_chatd):
     # The flags start_chatd adds (--host 127.0.0.1 --port 0) win over the file's.
     server = start_chatd(env={**CLEAN_ENV, **env})
     assert_healthy(server.port)
+
+
+def deploy_md_block(first_line, lang):
+    """The lines after first_line of the ```lang block of docs/DEPLOY.md that starts with it."""
+    text = (REPO / "docs" / "DEPLOY.md").read_text()
+    m = re.search(rf"```{lang}\n{re.escape(first_line)}\n(.*?)```", text, re.S)
+    assert m, f"docs/DEPLOY.md has no {lang} block starting {first_line!r}"
+    return m.group(1)
+
+
+def test_documented_node_settings_are_valid(tmp_path):
+    # The shared settings of chatd@N (with CHATD_REDIS) and the template's
+    # own: every value accepted. A chatd without the broker then refuses
+    # --redis, and only that; one with it runs (waiting for its Redis).
+    env = dict(CLEAN_ENV, CHATD_REUSE_PORT="yes", CHATD_NODE_ID="vm-1")
+    for line in deploy_md_block("# /etc/default/chatd, for chatd@N: the shared settings", "ini").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            env[key] = value
+    assert env["CHATD_REDIS"].startswith("redis://") and "CHATD_TRUSTED_PROXY" in env
+    p = subprocess.Popen([CHATD_BIN, "--port", "0", "--static", str(REPO / "static")], env=env, cwd=str(tmp_path),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        rc = p.wait(3)
+    except subprocess.TimeoutExpired:
+        rc = None
+    finally:
+        stop(p)
+    err = p.stderr.read()
+    if rc is not None:
+        assert rc == 2 and "the Redis broker is not available" in err, err
+        assert len(err.strip().splitlines()) == 1, err
+
+
+def test_documented_redis_settings_are_what_redis_runs_with(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (scripts/install-deps.sh)")
+    lines = [l.strip() for l in deploy_md_block("# redis.conf for chatd's room logs", "conf").splitlines()]
+    settings = [l.split(None, 1) for l in lines if l and not l.startswith("#")]
+    want = dict(settings)
+    assert want["appendonly"] == "yes" and want["appendfsync"] == "everysec"
+    assert want["maxmemory-policy"] == "noeviction"
+    port = free_port()
+    conf = tmp_path / "redis.conf"
+    # The documented lines, then only where this test may listen and write.
+    conf.write_text("\n".join(lines) + f"\nport {port}\ndir {tmp_path}\n")
+    proc = subprocess.Popen(["redis-server", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=str(tmp_path))
+    try:
+        wait_listening(port, proc, "redis-server")
+        for key, value in settings:
+            got = subprocess.run(["redis-cli", "-p", str(port), "config", "get", key],
+                                 capture_output=True, text=True, timeout=TIMEOUT).stdout.split("\n")
+            assert got[0] == key, got
+            if key == "maxmemory":
+                assert int(got[1]) == 2 << 30, got
+            else:
+                assert got[1] == value, got
+    finally:
+        stop(proc)
 
 
 # ------------------------------------------------------------------ nginx
@@ -230,17 +344,53 @@ def render_site(chatd_port, https_port, http_port, cert, key, webroot):
     return text
 
 
+def upstream_block(text):
+    """The `upstream chatd { ... }` block of an nginx file, and where it is."""
+    m = re.search(r"^upstream chatd \{\n.*?^\}\n", text, re.S | re.M)
+    assert m, "no `upstream chatd { ... }` block"
+    return m
+
+
+def cluster_site(ports, https_port, http_port, cert, key, webroot):
+    """The site with its upstream replaced by scripts/nginx-chatd-upstream.conf's,
+    the example addresses replaced by loopback nodes."""
+    site = render_site(ports[0], https_port, http_port, cert, key, webroot)
+    block = upstream_block((SCRIPTS / "nginx-chatd-upstream.conf").read_text()).group(0)
+    examples = re.findall(r"server (10\.0\.0\.\d+:8080)", block)
+    assert len(examples) == len(ports), examples
+    for example, port in zip(examples, ports):
+        block = block.replace(example, f"127.0.0.1:{port}")
+    m = upstream_block(site)
+    return site[: m.start()] + block + site[m.end():]
+
+
 @pytest.fixture
 def nginx(tmp_path, tls_cert, start_chatd):
     """chatd behind nginx (the shipped site): returns (https_port, http_port, ssl context)."""
+    server = start_chatd()
+    yield from run_nginx(tmp_path, tls_cert, lambda *a: render_site(server.port, *a))
+
+
+@pytest.fixture
+def nginx_two_nodes(tmp_path, tls_cert, start_chatd):
+    """Two chatd behind nginx with the several-node upstream: returns
+    (https_port, ssl context, the two servers)."""
+    nodes = [start_chatd("--trusted-proxy", "127.0.0.1/32") for _ in range(2)]
+    ports = [n.port for n in nodes]
+    for https_port, _, ctx in run_nginx(tmp_path, tls_cert, lambda *a: cluster_site(ports, *a)):
+        yield https_port, ctx, nodes
+
+
+def run_nginx(tmp_path, tls_cert, site):
+    """Runs nginx with the site site(https_port, http_port, cert, key, webroot)
+    gives; yields (https_port, http_port, ssl context) once, then stops it."""
     if shutil.which("nginx") is None:
         pytest.skip("nginx is not installed (Debian package nginx-light)")
     cert, key, ctx = tls_cert
-    server = start_chatd()
     https_port, http_port = free_port(), free_port()
     prefix = tmp_path / "nginx"
     (prefix / "tmp").mkdir(parents=True)
-    (prefix / "site.conf").write_text(render_site(server.port, https_port, http_port, cert, key, prefix))
+    (prefix / "site.conf").write_text(site(https_port, http_port, cert, key, prefix))
     # The wrapper an nginx.conf gives a site: only paths a test may write.
     conf = prefix / "nginx.conf"
     conf.write_text(
@@ -268,6 +418,79 @@ http {{
     finally:
         stop(proc, signal.SIGQUIT)  # graceful: lets the proxied WebSockets close first
         stop(proc)
+
+
+def metric(port, name):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=TIMEOUT) as r:
+        m = re.search(rf"^{name} (\d+)$", r.read().decode(), re.M)
+    assert m, f"no {name} in /metrics"
+    return int(m.group(1))
+
+
+async def hold_clients(uri, origin, ctx, n, prefix="user"):
+    """Opens n WebSockets through the proxy, each joining with a nick of its
+    own; returns [(ws, welcome)] once all are welcomed, still open (the
+    caller closes)."""
+    kw = dict(origin=origin, ssl=ctx, open_timeout=TIMEOUT, close_timeout=TIMEOUT)
+    conns = []
+    for k in range(n):
+        ws = await websockets.connect(uri, **kw)
+        conns.append(ws)
+        await ws.send(json.dumps({"type": "join", "nick": f"{prefix}{k}"}))
+        welcome = await recv_json(ws)
+        assert welcome["type"] == "welcome" and welcome["nick"] == f"{prefix}{k}", welcome
+        conns[-1] = (ws, welcome)
+    return conns
+
+
+def test_nginx_upstream_spreads_websockets_over_the_nodes(nginx_two_nodes):
+    https_port, ctx, nodes = nginx_two_nodes
+    uri, origin = f"wss://localhost:{https_port}/ws", f"https://localhost:{https_port}"
+    held = lambda: [metric(n.port, "chatd_websockets_open") for n in nodes]  # noqa: E731
+
+    async def run():
+        # Three clients: two end up on one node. Separate chatd (no broker
+        # here) list only their own users in a welcome, which says which
+        # earlier client each one shares a node with.
+        conns = await hold_clients(uri, origin, ctx, 3)
+        group = list(range(3))
+        for k, (_, w) in enumerate(conns):
+            group[k] = next((j for j in range(k) if f"user{j}" in w["users"]), k)
+        pair = [k for k in range(3) if group.count(group[k]) == 2 or group[k] != k]
+        assert sorted(held()) == [1, 2] and len(pair) == 2, (held(), group)
+        busy = held().index(2)
+        for k in pair:
+            await conns[k][0].close(1000)
+        assert held()[busy] == 0
+        # The next client goes to that node, now holding fewer. Round-robin
+        # would send it by its turn in the rotation instead: it counts
+        # requests, and a WebSocket is one request for hours.
+        late = await hold_clients(uri, origin, ctx, 1, "late")
+        try:
+            return held(), busy
+        finally:
+            for ws, _ in [conns[k] for k in range(3) if k not in pair] + late:
+                await ws.close(1000)
+
+    counts, busy = asyncio.run(run())
+    assert counts[busy] == 1 and counts[1 - busy] == 1, counts
+
+
+def test_nginx_upstream_skips_a_node_that_is_down(nginx_two_nodes):
+    # No stickiness: with one node gone, every client lands on the other.
+    https_port, ctx, nodes = nginx_two_nodes
+    nodes[0].stop()
+    uri, origin = f"wss://localhost:{https_port}/ws", f"https://localhost:{https_port}"
+
+    async def run():
+        conns = await hold_clients(uri, origin, ctx, 3)
+        try:
+            return metric(nodes[1].port, "chatd_websockets_open")
+        finally:
+            for ws, _ in conns:
+                await ws.close(1000)
+
+    assert asyncio.run(run()) == 3
 
 
 def https_get(port, path, ctx):

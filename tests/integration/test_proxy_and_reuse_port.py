@@ -1,6 +1,6 @@
 """--trusted-proxy (the client address from X-Forwarded-For, counted per
-client by --max-conn-per-ip), --reuse-port (several chatd on one port), and
---redis refusing to start while this version has no broker."""
+client by --max-conn-per-ip), --reuse-port (several chatd on one port), and a bad
+--redis URL refused at start."""
 
 import socket
 import subprocess

@@ -12,19 +12,9 @@ import pytest
 import websockets
 
 from helpers import assert_healthy
+from ws_async import recv_json, until
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
-
-
-async def recv_json(ws):
-    return json.loads(await asyncio.wait_for(ws.recv(), 10))
-
-
-async def until(ws, pred):
-    while True:
-        m = await recv_json(ws)
-        if pred(m):
-            return m
 
 
 async def python_rooms(port):

@@ -11,6 +11,7 @@ import os
 import random
 import resource
 import signal
+import sqlite3
 
 import pytest
 import websockets
@@ -283,13 +284,19 @@ def test_history_the_file_cannot_read_is_unavailable(start_chatd, tmp_path):
     a.close()
     srv.stop()  # a clean stop checkpoints: every row is in the file itself
     assert not os.path.exists(f"{db}-wal") or os.path.getsize(f"{db}-wal") == 0
-    # Rows are in the file in the order stored: the middle pages hold the
-    # middle events; the ends (rooms, each room's oldest row and newest id,
-    # the newest events loaded at start) stay intact.
+    # The leaf pages of the events table in b-tree order hold the rows in
+    # the order stored: damage the middle fifth of them (the middle events).
+    # The rest stays intact: the rooms, the index (schema 3's runs, whose
+    # pages are spread over the file as it grew, read at start) and the
+    # newest events.
+    con = sqlite3.connect(db)
+    leaves = [n for (n,) in con.execute(
+        "SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY path")]
+    con.close()
     data = bytearray(db.read_bytes())
-    pages = len(data) // 4096
-    for i in range((pages * 2 // 5) * 4096, (pages * 3 // 5) * 4096):
-        data[i] = 0xA5 ^ (i * 31 & 0xFF)
+    for page in leaves[len(leaves) * 2 // 5:len(leaves) * 3 // 5]:
+        for i in range((page - 1) * 4096, page * 4096):
+            data[i] = 0xA5 ^ (i * 31 & 0xFF)
     db.write_bytes(bytes(data))
 
     srv = start_chatd("--db", db)

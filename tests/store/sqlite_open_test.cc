@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <limits>
+#include <vector>
 
 #include "store/sqlite_store.h"
 #include "store_test_util.h"
@@ -60,39 +61,40 @@ TEST(SqliteOpen, AnOlderSchemaIsMigratedInOrderKeepingItsEvents) {
   store_test::TempDir dir;
   std::string path = dir.file("chatd.db");
   std::string error;
-  const Migration v1[] = {schema_migrations()[0]};
-  const Migration v3[] = {
-      schema_migrations()[0],
-      {2, "ALTER TABLE rooms ADD COLUMN topic TEXT NOT NULL DEFAULT ''"},
-      {3, "CREATE INDEX events_by_ts ON events(ts); UPDATE rooms SET topic = 'migrated'"},
-  };
+  // Made-up next versions on top of the real schema, as the next schema
+  // change will add them.
+  std::vector<Migration> next(schema_migrations().begin(), schema_migrations().end());
+  int64_t now = next.back().version;
+  next.push_back({now + 1, "ALTER TABLE rooms ADD COLUMN topic TEXT NOT NULL DEFAULT ''"});
+  next.push_back(
+      {now + 2, "CREATE INDEX events_by_ts ON events(ts); UPDATE rooms SET topic = 'migrated'"});
   {
-    SqliteOptions o;
-    o.migrations = v1;
-    auto s = SqliteStore::open(path, o, &error);
+    auto s = SqliteStore::open(path, {}, &error);
     ASSERT_TRUE(s) << error;
     for (uint64_t i = 1; i <= 3; ++i) s->append(msg("dev", i).record());
     ASSERT_TRUE(s->commit(&error)) << error;
   }
-  EXPECT_EQ(raw_int(path, "PRAGMA user_version"), 1);
+  EXPECT_EQ(raw_int(path, "PRAGMA user_version"), now);
   {
     SqliteOptions o;
-    o.migrations = v3;
+    o.migrations = next;
     auto s = SqliteStore::open(path, o, &error);
     ASSERT_TRUE(s) << error;
     EXPECT_EQ(store_test::ids(s->read("dev", 0, kMax, 10)), store_test::range(1, 3));
   }
-  EXPECT_EQ(raw_int(path, "PRAGMA user_version"), 3);
+  EXPECT_EQ(raw_int(path, "PRAGMA user_version"), now + 2);
   EXPECT_EQ(raw_int(path, "SELECT count(*) FROM rooms WHERE topic = 'migrated'"), 1);
   EXPECT_EQ(raw_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'events_by_ts'"), 1);
 
   // A step that fails leaves the file at the version it had, steps before
   // it included (one transaction).
-  const Migration bad[] = {v3[0], v3[1], v3[2], {4, "CREATE TABLE t(a)"}, {5, "NOT SQL"}};
+  std::vector<Migration> bad = next;
+  bad.push_back({now + 3, "CREATE TABLE t(a)"});
+  bad.push_back({now + 4, "NOT SQL"});
   SqliteOptions o;
   o.migrations = bad;
-  refused(path, "migrating to schema version 5", o);
-  EXPECT_EQ(raw_int(path, "PRAGMA user_version"), 3);
+  refused(path, "migrating to schema version " + std::to_string(now + 4), o);
+  EXPECT_EQ(raw_int(path, "PRAGMA user_version"), now + 2);
   EXPECT_EQ(raw_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 't'"), 0);
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "store/event_store.h"
+#include "store/sqlite_schema.h"
 
 namespace chatd::store_test {
 
@@ -119,6 +120,18 @@ inline int64_t raw_int(const std::string& path, const char* sql) {
   sqlite3_finalize(s);
   sqlite3_close(db);
   return v;
+}
+
+// Writes a file as an older chatd left it: the real schema's steps up to
+// `version` (1 or 2, plain SQL), then `rows`, SQL inserting its rooms and
+// events in that version's tables.
+inline void write_old_file(const std::string& path, int64_t version, const std::string& rows) {
+  std::string sql = "BEGIN;";
+  for (const Migration& m : schema_migrations())
+    if (m.version <= version) sql += std::string(m.sql) + ";";
+  sql += "PRAGMA user_version=" + std::to_string(version) +
+         "; PRAGMA application_id=" + std::to_string(kApplicationId) + ";" + rows + "; COMMIT;";
+  raw_exec(path, sql);
 }
 
 }  // namespace chatd::store_test
