@@ -87,11 +87,11 @@ Broker::Broker(EventLoop& loop, uint64_t command_token, uint64_t subscription_to
     : loop_(loop),
       options_(std::move(options)),
       hooks_(hooks),
+      epoch_state_(options_.seed),
       cmd_(loop, command_token, options_.url,
            client_options(options_.seed, "chatd:" + options_.node_id + ":commands")),
       sub_(loop, subscription_token, options_.url,
-           client_options(options_.seed + 1, "chatd:" + options_.node_id + ":subscriptions")),
-      epoch_state_(options_.seed) {
+           client_options(options_.seed + 1, "chatd:" + options_.node_id + ":subscriptions")) {
   cmd_.set_state_callback(on_cmd_state, this);
   sub_.set_state_callback(on_sub_state, this);
   sub_.set_push_callback(on_push, this);
@@ -348,6 +348,7 @@ void Broker::drain(std::string_view room, Feed& f) {
 
 void Broker::on_cmd_state(void* self, RedisState s) {
   auto& b = *static_cast<Broker*>(self);
+  if (b.closing_) return;
   if (s == RedisState::ready) {
     b.load_script();
     log_line("cluster: redis %s: connected (commands)", redis_url_for_log(b.cmd_.url()).c_str());
@@ -367,6 +368,7 @@ void Broker::on_cmd_state(void* self, RedisState s) {
 
 void Broker::on_sub_state(void* self, RedisState s) {
   auto& b = *static_cast<Broker*>(self);
+  if (b.closing_) return;
   for (auto& [room, f] : b.feeds_) {
     f.subscribed = false;
     f.live = false;
@@ -377,6 +379,7 @@ void Broker::on_sub_state(void* self, RedisState s) {
 
 void Broker::on_push(void* self, const redisReply* r) {
   auto& b = *static_cast<Broker*>(self);
+  if (b.closing_) return;
   PubSubMessage m;
   if (!decode_pubsub(r, m)) return;
   std::string_view room = channel_room(m.channel);
@@ -394,6 +397,7 @@ void Broker::on_push(void* self, const redisReply* r) {
 
 void Broker::on_reply(void* self, const redisReply* r) {
   auto& b = *static_cast<Broker*>(self);
+  if (b.closing_) return;
   if (b.expect_.empty()) return;
   Expect e = std::move(b.expect_.front());
   b.expect_.pop_front();

@@ -131,6 +131,9 @@ class Broker {
  public:
   Broker(EventLoop& loop, uint64_t command_token, uint64_t subscription_token,
          BrokerOptions options, BrokerHooks hooks);
+  ~Broker() { closing_ = true; }
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
 
   void start();
   // Both connections up, the script loaded, the node registered, and Redis
@@ -219,8 +222,6 @@ class Broker {
   EventLoop& loop_;
   BrokerOptions options_;
   BrokerHooks hooks_;
-  RedisClient cmd_;
-  RedisClient sub_;
   std::deque<Expect> expect_;
   std::unordered_map<std::string, Feed, NameHash, std::equal_to<>> feeds_;
   std::string sha_;  // the script's, as SCRIPT LOAD answered
@@ -241,6 +242,12 @@ class Broker {
   std::vector<FeedEvent> recent_;
   std::vector<ListedRoom> lines_;
   BrokerStats stats_;
+  // Last, so destroyed first: their destructors run every pending callback
+  // with null while the rest is still whole, and `closing_` makes those
+  // callbacks do nothing (no hook reaches an app that is going away).
+  bool closing_ = false;
+  RedisClient cmd_;
+  RedisClient sub_;
 };
 
 }  // namespace chatd

@@ -129,6 +129,7 @@ if op == 'sync' then
     first = math.max(oldest, seq - max + 1)
   end
   local last = math.min(seq, first + max - 1)
+  if ARGV[8] == 'page' then last = math.min(last, after + max) end  -- never past `before`
   local out = {epoch, seq, oldest, first}
   local members = {}
   if ARGV[6] == '1' then members = redis.call('HVALS', K(room, 'members')) end

@@ -402,10 +402,11 @@ TEST_F(BrokerScriptSyncTest, PageBringsTheOldestFirst) {
             "[E1|5|1|2|0|" + e_[2] + "|" + e_[3] + "]");
   EXPECT_EQ(op({"sync", "r", "X", "0", "2", "0", "", "page"}),
             "[E1|5|1|1|0|" + e_[1] + "|" + e_[2] + "]");
-  // A log trimmed past after: from the oldest kept on.
+  // A log trimmed past after: from the oldest kept on, never past after + max
+  // (the page's `before`): ids 1..2 are gone, so nothing; 1..4 brings 4.
   ASSERT_EQ(pub("r", "E1", 'm', "n1", "5", "bob", "bob", "six", "3"), "[6|E1]");
-  EXPECT_EQ(op({"sync", "r", "X", "0", "2", "0", "", "page"}),
-            "[E1|6|4|4|0|" + e_[4] + "|" + e_[5] + "]");
+  EXPECT_EQ(op({"sync", "r", "X", "0", "2", "0", "", "page"}), "[E1|6|4|4|0]");
+  EXPECT_EQ(op({"sync", "r", "X", "0", "4", "0", "", "page"}), "[E1|6|4|4|0|" + e_[4] + "]");
 }
 
 TEST_F(BrokerScriptSyncTest, DiscardStartsTheRoomAgain) {

@@ -566,15 +566,10 @@ TEST_F(BrokerTest, ReadsAHistoryPageFromTheLog) {
   EXPECT_EQ(a.rec.pages[1], "51 " + epoch + " oldest=3 [3,4,5,6]");
 }
 
-// KNOWN BUG: broker.h says read_page reads [from, before), but when the log
-// no longer reaches `from` the script's page mode starts at the oldest kept
-// id and still returns `before - from` entries, so ids at or past `before`
-// come back (here [3,4,5,6] for [1,5)). Server::on_broker_page clips them;
-// the resume prefix (on_resume_prefix) keeps them. Skipped until fixed;
-// CHATD_KNOWN_BUGS=1 runs it.
+// read_page reads [from, before): when the log no longer reaches `from`, the
+// page starts at the oldest kept id and still stops before `before` (it once
+// returned `before - from` entries from there: [3,4,5,6] for [1,5)).
 TEST_F(BrokerTest, APageOfATrimmedLogStopsBeforeBefore) {
-  if (!getenv("CHATD_KNOWN_BUGS"))
-    GTEST_SKIP() << "known bug: a page of a trimmed log runs past `before`";
   Node& a = add_node("node-a", 10000, 4);
   ASSERT_TRUE(follow(a, "dev"));
   const std::string epoch = a.rec.snaps.back().epoch;
@@ -603,15 +598,10 @@ TEST_F(BrokerTest, ListsRoomsOfEveryNode) {
   EXPECT_EQ(a.rec.listed[0], "dev:2:2,ops:1:1");
 }
 
-// KNOWN BUG (src/cluster/broker.h): members are destroyed in reverse order,
-// so cmd_ (declared before expect_ and feeds_) is destroyed after them; its
-// destructor runs every pending callback with a null reply, and
-// Broker::on_reply then reads and pops the already destroyed expect_ (and
-// may call hooks_.published). ASan reports a heap-use-after-free. Skipped
-// until fixed; CHATD_KNOWN_BUGS=1 runs it.
+// Destroying a broker with commands in flight: the clients' destructors run
+// every pending callback with a null reply, which must touch nothing
+// destroyed (ASan once reported a heap-use-after-free here) and call no hook.
 TEST_F(BrokerTest, DestroyedWithACommandInFlight) {
-  if (!getenv("CHATD_KNOWN_BUGS"))
-    GTEST_SKIP() << "known bug: ~Broker runs reply callbacks into destroyed members";
   Node& a = add_node("node-a", 2000);
   ASSERT_TRUE(follow(a, "dev"));
   server_.signal(SIGSTOP);
