@@ -130,9 +130,13 @@ void Server::cluster_submit(const Proposal& p, Connection* origin, bool owed) {
   if (!broker_->live(room)) return broker_->watch(room);  // published by on_broker_live
   if (read_resume_prefix(cookie, pe)) return;
   // Behind a resume still reading, a proposal waits its turn (its sender's
-  // msg must not overtake its join).
-  for (const auto& [c, other] : pending_) {
-    if (c < cookie && other.room == pe.room && other.state == PendingEvent::State::reading) return;
+  // msg must not overtake its join). Reads are rare: with none under way
+  // (prefix_asks_ empty) a msg goes without walking the pending table.
+  if (!prefix_asks_.empty()) {
+    for (const auto& [c, other] : pending_) {
+      if (c < cookie && other.room == pe.room && other.state == PendingEvent::State::reading)
+        return;
+    }
   }
   publish_pending(cookie, pe);
 }
