@@ -98,12 +98,19 @@ export class RoomView {
     this.byId = new Map(); // id -> entry element
     this.stick = true;
     this.top = 0; // scrollTop while unmounted
+    this.seenTop = 0; // scrollTop as last seen or set here: a scroll above it is the reader's
     this.jump = null;
     this.list.addEventListener('scroll', () => {
       if (!this.list.isConnected) return;
       this.stick = this.atBottom();
       if (this.stick && this.jump) this.jump.hidden = true;
-      if (this.list.scrollTop <= NEAR_TOP_PX && this.list.scrollHeight > this.list.clientHeight) onOlder();
+      // Only the reader scrolls up: the list's own moves (following, keeping
+      // the place) go down or stay, and on a slow device one can land near
+      // the top while the first entries come in, which asked for nothing.
+      const top = this.list.scrollTop;
+      const up = top < this.seenTop;
+      this.seenTop = top;
+      if (up && top <= NEAR_TOP_PX && this.list.scrollHeight > this.list.clientHeight) onOlder();
     }, { passive: true });
     if (window.ResizeObserver) {
       // A growing input or a phone keyboard shrinks the list; keep following if we were.
@@ -117,7 +124,7 @@ export class RoomView {
     if (slot !== this.list) slot.replaceWith(this.list);
     jump.hidden = true;
     if (this.stick) this.toBottom();
-    else this.list.scrollTop = this.top;
+    else this.scrollTo(this.top);
   }
 
   // Remembers the scroll place before the list leaves the page.
@@ -135,8 +142,14 @@ export class RoomView {
     return box.scrollHeight - box.scrollTop - box.clientHeight <= NEAR_BOTTOM_PX;
   }
 
+  // Sets scrollTop, remembered as the list's own move, not the reader's.
+  scrollTo(top) {
+    this.list.scrollTop = top;
+    this.seenTop = this.list.scrollTop;
+  }
+
   toBottom() {
-    this.list.scrollTop = this.list.scrollHeight;
+    this.scrollTo(this.list.scrollHeight);
     this.stick = true;
     if (this.jump) this.jump.hidden = true;
   }
@@ -257,7 +270,7 @@ export class RoomView {
       if (this.stick) {
         this.toBottom();
       } else if (above && anchor && anchor.isConnected) {
-        box.scrollTop += anchor.getBoundingClientRect().top - box.getBoundingClientRect().top - offset;
+        this.scrollTo(box.scrollTop + anchor.getBoundingClientRect().top - box.getBoundingClientRect().top - offset);
       } else if (!above && this.jump) {
         this.jump.hidden = false;
       }

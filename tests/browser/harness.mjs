@@ -20,6 +20,11 @@ const EXIT_TIMEOUT_MS = 10000;
 // needs more than 10 s for some pages).
 export const WAIT_MS = 30000;
 
+// CHROMIUM_CPU_THROTTLE=N runs every person's page N times slower (Chromium's
+// CPU throttling): a slow phone, or a loaded CI machine, on demand, so that
+// races between rendering and the page's own events show up here first.
+const CPU_THROTTLE = Number(process.env.CHROMIUM_CPU_THROTTLE || 1);
+
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -86,6 +91,10 @@ export async function openPerson(browser, server, { viewport = { width: 1100, he
   const context = await browser.newContext({ viewport, colorScheme, hasTouch: touch, isMobile: touch });
   context.setDefaultTimeout(WAIT_MS);
   const page = await context.newPage();
+  if (CPU_THROTTLE > 1) {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: CPU_THROTTLE });
+  }
   const person = { context, page, urls: [], errors: [] };
   page.on('request', (r) => person.urls.push(r.url()));
   page.on('websocket', (ws) => person.urls.push(ws.url()));
@@ -111,18 +120,32 @@ export async function say(page, text, how = 'enter') {
   else await byId(page, 'send').click();
 }
 
+// `wait` (a wait on the page's entries); if it fails, its error lists the
+// entries the page showed then, so a failure in CI says what was there instead.
+async function explained(page, wait) {
+  try {
+    return await wait;
+  } catch (err) {
+    const shown = await page.$$eval('[data-testid="messages"] [data-testid="message"]', (els) => els.map((e) => (
+      `${e.dataset.id ?? '-'} ${e.dataset.kind}: ${e.querySelector('[data-testid="body"]')?.textContent ?? ''}`
+    ))).catch((e) => [`unreadable: ${e.message}`]);
+    err.message += `\n  the page showed ${shown.length} entries:\n    ${shown.join('\n    ')}`;
+    throw err;
+  }
+}
+
 // Resolves once the page holds at least `n` entries.
 export function waitEntries(page, n) {
-  return page.waitForFunction(
+  return explained(page, page.waitForFunction(
     (want) => document.querySelectorAll('[data-testid="messages"] [data-testid="message"]').length >= want,
     n,
     { timeout: WAIT_MS },
-  );
+  ));
 }
 
 // Resolves once the last entry on the page has the given kind and body text.
 export function waitLast(page, kind, body) {
-  return page.waitForFunction(
+  return explained(page, page.waitForFunction(
     ([k, b]) => {
       const all = document.querySelectorAll('[data-testid="messages"] [data-testid="message"]');
       const last = all[all.length - 1];
@@ -130,12 +153,12 @@ export function waitLast(page, kind, body) {
     },
     [kind, body],
     { timeout: WAIT_MS },
-  );
+  ));
 }
 
 // Resolves once the last entry has the given kind and its body contains `part`.
 export function waitLastKind(page, kind, part = '') {
-  return page.waitForFunction(
+  return explained(page, page.waitForFunction(
     ([k, b]) => {
       const all = document.querySelectorAll('[data-testid="messages"] [data-testid="message"]');
       const last = all[all.length - 1];
@@ -143,7 +166,7 @@ export function waitLastKind(page, kind, part = '') {
     },
     [kind, part],
     { timeout: WAIT_MS },
-  );
+  ));
 }
 
 // All entries as {kind, from, body, time}, in page order.
@@ -256,13 +279,13 @@ export function events(page) {
 
 // Resolves once the page shows message entries (own or other) with exactly these bodies, in this order.
 export function waitBodies(page, bodies) {
-  return page.waitForFunction(
+  return explained(page, page.waitForFunction(
     (want) => JSON.stringify([...document.querySelectorAll(
       '[data-testid="messages"] [data-testid="message"][data-kind="own"], [data-testid="messages"] [data-testid="message"][data-kind="other"]',
     )].map((e) => e.querySelector('[data-testid="body"]').textContent)) === JSON.stringify(want),
     bodies,
     { timeout: WAIT_MS },
-  );
+  ));
 }
 
 // Asserts the invariant of every room's list: ids strictly increasing, so none twice and in order.
