@@ -174,6 +174,10 @@ class Server {
   void on_broker_live(std::string_view room);
   void on_broker_event(std::string_view room, const FeedEvent& e);
   void on_broker_synced(const RoomSnapshot& s);
+  void restart_members(Room& room, std::span<const MemberId> dropped);
+  void welcome_admitted(Room& room);
+  void settle_numbered(Room& room, std::span<const FeedEvent> recent);
+  static JoinAsk ask_of(const PendingEvent& pe);
   void list_rooms(Connection& c, std::string_view ref);
   void read_page(Connection& c, const Outcome& out);
   void on_broker_page(uint64_t cookie, std::string_view epoch, uint64_t oldest,
@@ -242,6 +246,7 @@ class Server {
   std::vector<uint64_t> live_cookies_;                           // scratch for on_broker_live
   std::vector<ChatEngine::SyncedMember> synced_;                 // scratch for on_broker_synced
   std::vector<PastEvent> past_;                                  // scratch for on_broker_synced
+  std::vector<MemberId> joining_;                                // scratch for on_broker_synced
   std::vector<BlockRef> page_blocks_;                            // scratch for on_broker_page
   std::vector<BlockSlice> page_answer_;                          // scratch for on_broker_page
 

@@ -6,6 +6,8 @@
 // proposal. Nothing is stored on this node: the rooms' logs are in Redis.
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "app/server.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -203,9 +205,7 @@ void Server::fail_pending(uint64_t cookie, std::optional<ChatError> error) {
   auto it = pending_.find(cookie);
   if (it == pending_.end()) return;
   PendingEvent& pe = it->second;
-  JoinAsk ask = pe.ask;
-  ask.epoch = pe.epoch;
-  ask.ref = pe.ref;
+  JoinAsk ask = ask_of(pe);
   ask.prefix = {};
   Proposal p{pe.room, pe.kind, pe.member, pe.nick, pe.text, ask};
   Connection* c = target(pe.target);
@@ -289,11 +289,7 @@ void Server::on_broker_event(std::string_view room_name, const FeedEvent& fe) {
   if (it != pending_.end()) {
     PendingEvent& pe = it->second;
     e.member = pe.member;
-    e.ask = pe.ask;
-    e.ask.epoch = pe.epoch;
-    e.ask.ref = pe.ref;
-    e.ask.prefix = pe.prefix;
-    e.ask.prefix_first = pe.prefix_first;
+    e.ask = ask_of(pe);
     Connection* c = target(pe.target);
     Applied a = engine_.apply(e, mono_ms());
     send_applied(e, c, a);
@@ -323,30 +319,101 @@ void Server::on_broker_synced(const RoomSnapshot& s) {
     past_.push_back({event_kind(e.body.kind), e.id, e.body.ts, std::string(e.body.nick),
                      std::string(e.body.text)});
   }
+  // A join of this node's that is numbered but not back yet, and that the
+  // snapshot lists, ran: its event is older than the snapshot and will
+  // never come, so the snapshot's word is its answer.
+  joining_.clear();
+  for (const auto& [cookie, pe] : pending_) {
+    if (pe.room == room && pe.kind == EventKind::join && pe.state != PendingEvent::State::waiting &&
+        pe.state != PendingEvent::State::reading)
+      joining_.push_back(pe.member);
+  }
   std::vector<MemberId> dropped;
-  engine_.sync_room(room, s.epoch, s.last_id, s.oldest, synced_, past_, &dropped);
-  if (!s.reset) return;
-  // The room's history as its members knew it is gone: each starts again,
-  // with a fresh welcome (resumed false), those Redis no longer lists by
-  // joining again.
-  for (const Member& m : room->members()) {
-    if (m.id == kNoMember) continue;
+  engine_.sync_room(room, s.epoch, s.last_id, s.oldest, synced_, joining_, past_, &dropped);
+  if (s.reset) restart_members(*room, dropped);
+  if (!joining_.empty()) welcome_admitted(*room);
+  settle_numbered(*room, s.recent);
+}
+
+// A msg or leave of this node's that the snapshot's events hold ran: its
+// event is older than the snapshot and will never come back, and sending it
+// again would make it twice. Its sender gets its copy (a leaver is no
+// member to get it otherwise).
+void Server::settle_numbered(Room& room, std::span<const FeedEvent> recent) {
+  for (const FeedEvent& e : recent) {
+    if (!e.body.cookie || e.body.node != broker_->node_id()) continue;
+    auto it = pending_.find(e.body.cookie);
+    if (it == pending_.end() || it->second.room != &room || it->second.kind == EventKind::join)
+      continue;
+    Connection* c = target(it->second.target);
+    if (c && c->phase == Phase::websocket && room.ring().holds(e.id)) {
+      enqueue(*c, room.ring().at(e.id));
+      ++metrics_.events_out;
+    }
+    fail_pending(e.body.cookie, std::nullopt);
+  }
+}
+
+// The room's history as its members knew it is gone: each starts again,
+// with a fresh welcome (resumed false), those Redis no longer lists by
+// joining again. Joins the snapshot took in get their own welcome.
+void Server::restart_members(Room& room, std::span<const MemberId> dropped) {
+  for (const Member& m : room.members()) {
+    if (m.id == kNoMember || std::find(joining_.begin(), joining_.end(), m.id) != joining_.end())
+      continue;
     Connection& c = slot(uint32_t(m.id));
     if (c.phase != Phase::websocket || token_of(c) != m.id) continue;
-    enqueue(c, encode_welcome({room->name(),
+    enqueue(c, encode_welcome({room.name(),
                                m.nick(),
-                               room->members(),
-                               room->epoch(),
-                               room->last_id(),
+                               room.members(),
+                               room.epoch(),
+                               room.last_id(),
                                false,
                                {},
                                false}));
   }
   for (MemberId id : dropped) {
     Connection& c = slot(uint32_t(id));
-    if (c.phase != Phase::websocket || token_of(c) != id || !c.session.p) continue;
-    cluster_submit(engine_.rejoin(c.session, id, room), &c, false);
+    if (c.phase != Phase::websocket || token_of(c) != id) continue;
+    if (std::optional<Proposal> p = engine_.rejoin(c.session, id, &room))
+      cluster_submit(*p, &c, false);
   }
+}
+
+// The joins a room's snapshot took in (sync_room's `joining`) get their
+// welcome and history as if their events had come; the other members heard
+// of them in the snapshot.
+void Server::welcome_admitted(Room& room) {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    PendingEvent& pe = it->second;
+    bool admitted = pe.room == &room && pe.kind == EventKind::join &&
+                    std::find(joining_.begin(), joining_.end(), pe.member) != joining_.end() &&
+                    std::any_of(room.members().begin(), room.members().end(),
+                                [&](const Member& m) { return m.id == pe.member; });
+    if (!admitted) {
+      ++it;
+      continue;
+    }
+    NumberedEvent e{&room, EventKind::join, 0, 0, pe.member, pe.nick, {}, ask_of(pe)};
+    Applied a = engine_.welcome_admitted(e);
+    Connection* c = target(pe.target);
+    if (c && c->phase == Phase::websocket) {
+      enqueue(*c, std::move(a.welcome));
+      for (const BlockRef& b : a.replay) enqueue(*c, b);
+      metrics_.replayed_events += a.replay.size();
+    }
+    it = pending_.erase(it);
+  }
+}
+
+// What a join asked for, as its proposal had it.
+JoinAsk Server::ask_of(const PendingEvent& pe) {
+  JoinAsk ask = pe.ask;
+  ask.epoch = pe.epoch;
+  ask.ref = pe.ref;
+  ask.prefix = pe.prefix;
+  ask.prefix_first = pe.prefix_first;
+  return ask;
 }
 
 void Server::list_rooms(Connection& c, std::string_view ref) {

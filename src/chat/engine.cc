@@ -278,34 +278,45 @@ Applied ChatEngine::apply(const NumberedEvent& e, int64_t mono_ms) {
   ++counters_.events;
   if (e.kind == EventKind::join) ++counters_.memberships;
   if (e.kind == EventKind::leave && counters_.memberships > 0) --counters_.memberships;
-  if (local_join) {
-    const JoinAsk& ask = e.ask;
-    uint64_t last = e.id - 1;
-    bool resumable = ask.has_since && ask.epoch == room.epoch() && ask.since <= last &&
-                     (ask.since == last || room.oldest_available() <= ask.since + 1);
-    // From now on the nick is held until the connection ends, whatever
-    // becomes of its later joins (see drop()).
-    if (held != nicks_.end()) held->second.joined = true;
-    replay_.clear();
-    if (resumable) {
-      collect(room, ask.since, e.id, limits_.max_replay, replay_);
-      if (!ask.prefix.empty()) with_prefix(room, ask, e.id, replay_);
-      // Fewer than the missed events (up to max_replay) means the source had
-      // a hole: the replay would skip ids, so this is no resume after all.
-      if (replay_.size() < std::min<uint64_t>(last - ask.since, limits_.max_replay)) {
-        resumable = false;
-        replay_.clear();
-      }
-    }
-    if (!resumable && ask.has_history) collect(room, 0, e.id, size_t(ask.history), replay_);
-    out.resumed = resumable;
-    out.replay = replay_;
-    counters_.replayed += replay_.size();
-    out.welcome = encode_welcome(
-        {room.name(), e.nick, room.members(), room.epoch(), last, resumable, ask.ref, ask.v1});
-  }
+  if (local_join) welcome_joined(room, e, e.id - 1, out);
   maybe_idle(&room);
   return out;
+}
+
+Applied ChatEngine::welcome_admitted(const NumberedEvent& e) {
+  Room& room = *e.room;
+  assert(room.in_flight > 0);
+  --room.in_flight;
+  Applied out;
+  welcome_joined(room, e, room.last_id(), out);
+  return out;
+}
+
+void ChatEngine::welcome_joined(Room& room, const NumberedEvent& e, uint64_t last, Applied& out) {
+  const JoinAsk& ask = e.ask;
+  bool resumable = ask.has_since && ask.epoch == room.epoch() && ask.since <= last &&
+                   (ask.since == last || room.oldest_available() <= ask.since + 1);
+  // From now on the nick is held until the connection ends, whatever
+  // becomes of its later joins (see drop()).
+  auto held = nicks_.find(nick_key(e.nick));
+  if (held != nicks_.end() && held->second.id == e.member) held->second.joined = true;
+  replay_.clear();
+  if (resumable) {
+    collect(room, ask.since, last + 1, limits_.max_replay, replay_);
+    if (!ask.prefix.empty()) with_prefix(room, ask, last + 1, replay_);
+    // Fewer than the missed events (up to max_replay) means the source had
+    // a hole: the replay would skip ids, so this is no resume after all.
+    if (replay_.size() < std::min<uint64_t>(last - ask.since, limits_.max_replay)) {
+      resumable = false;
+      replay_.clear();
+    }
+  }
+  if (!resumable && ask.has_history) collect(room, 0, last + 1, size_t(ask.history), replay_);
+  out.resumed = resumable;
+  out.replay = replay_;
+  counters_.replayed += replay_.size();
+  out.welcome = encode_welcome(
+      {room.name(), e.nick, room.members(), room.epoch(), last, resumable, ask.ref, ask.v1});
 }
 
 Applied ChatEngine::apply_external(const NumberedEvent& e, int64_t mono_ms) {
@@ -314,8 +325,8 @@ Applied ChatEngine::apply_external(const NumberedEvent& e, int64_t mono_ms) {
 }
 
 void ChatEngine::sync_room(Room* r, std::string_view epoch, uint64_t last_id, uint64_t oldest,
-                           std::span<const SyncedMember> members, std::span<const PastEvent> recent,
-                           std::vector<MemberId>* dropped) {
+                           std::span<const SyncedMember> members, std::span<const MemberId> joining,
+                           std::span<const PastEvent> recent, std::vector<MemberId>* dropped) {
   std::vector<Member> next;
   next.reserve(members.size());
   for (const SyncedMember& m : members) {
@@ -323,8 +334,15 @@ void ChatEngine::sync_room(Room* r, std::string_view epoch, uint64_t last_id, ui
       // This node's member keeps its shared nick block, if it still is one.
       auto it = std::find_if(r->members().begin(), r->members().end(),
                              [&](const Member& x) { return x.id == m.id; });
-      if (it == r->members().end()) continue;
-      next.push_back(*it);
+      if (it != r->members().end()) {
+        next.push_back(*it);
+      } else if (std::find(joining.begin(), joining.end(), m.id) != joining.end()) {
+        auto held = nicks_.find(nick_key(m.nick));
+        bool ours = held != nicks_.end() && held->second.id == m.id;
+        next.push_back(Member{m.id, ours ? held->second.nick : make_nick(m.nick)});
+      }
+      // Any other is a member this node no longer has (a connection gone
+      // with its leave on the way): its leave finds no one.
       continue;
     }
     next.push_back(Member{kNoMember, make_nick(m.nick)});
@@ -345,9 +363,10 @@ void ChatEngine::sync_room(Room* r, std::string_view epoch, uint64_t last_id, ui
   maybe_idle(r);
 }
 
-Proposal ChatEngine::rejoin(Session& s, MemberId id, Room* r) {
+std::optional<Proposal> ChatEngine::rejoin(Session& s, MemberId id, Room* r) {
+  if (!s.p || listed_room(s, r->name()) != r) return std::nullopt;
   ++r->in_flight;
-  return {r, EventKind::join, id, s.p->nick, {}, {}};
+  return Proposal{r, EventKind::join, id, s.p->nick, {}, {}};
 }
 
 void ChatEngine::drop(const Proposal& p, Session* s) {

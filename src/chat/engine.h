@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -143,10 +144,19 @@ class ChatEngine {
   // the oldest id the broker keeps, members in join order, its newest
   // events (oldest first). Members of
   // this node that the snapshot lacks are no members any more; they are
-  // appended to `dropped` (their sessions still list the room).
+  // appended to `dropped` (their sessions still list the room). Members of
+  // this node with a join in flight (`joining`) that the snapshot lists are
+  // members now: their join ran, and its event, older than the snapshot,
+  // will never come. The app gives each its welcome (welcome_admitted).
   void sync_room(Room* r, std::string_view epoch, uint64_t last_id, uint64_t oldest,
-                 std::span<const SyncedMember> members, std::span<const PastEvent> recent,
-                 std::vector<MemberId>* dropped);
+                 std::span<const SyncedMember> members, std::span<const MemberId> joining,
+                 std::span<const PastEvent> recent, std::vector<MemberId>* dropped);
+
+  // The welcome (and history, following e.ask) of a local join that a
+  // room's snapshot took in (sync_room's `joining`), as apply() would give
+  // it had its event come: e is the join as proposed, e.id unused. The
+  // welcome's last id is the room's; the replay may hold the join itself.
+  Applied welcome_admitted(const NumberedEvent& e);
 
   // A proposal that will not be numbered (its store write failed): undoes
   // what on_text did for it in `s` (null when the connection is gone) and
@@ -167,8 +177,9 @@ class ChatEngine {
                  uint64_t oldest_id, std::span<const PastEvent> recent);
 
   // A member of this node that a shared room's snapshot no longer lists (the
-  // room started again) joins it again: its session still lists the room.
-  Proposal rejoin(Session& s, MemberId id, Room* r);
+  // room started again) joins it again, if its session still lists the
+  // room; none if it does not (its leave ran before the snapshot).
+  std::optional<Proposal> rejoin(Session& s, MemberId id, Room* r);
 
   // The key nicks are compared by: ASCII lower case (PROTOCOL.md).
   static std::string nick_key(std::string_view nick);
@@ -221,6 +232,9 @@ class ChatEngine {
   // `before`) from the ring and the events ask.prefix brought from the
   // broker, when the ring alone (already in out) fell short.
   void with_prefix(const Room& r, const JoinAsk& ask, uint64_t before, std::vector<BlockRef>& out);
+  // apply()'s part for a local join: the welcome and replay of a member
+  // who joined `room` when its newest event was `last`.
+  void welcome_joined(Room& room, const NumberedEvent& e, uint64_t last, Applied& out);
 
   ChatLimits limits_;
   RingLimits ring_limits_;
