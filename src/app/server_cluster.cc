@@ -343,9 +343,16 @@ void Server::settle_numbered(Room& room, std::span<const FeedEvent> recent) {
   for (const FeedEvent& e : recent) {
     if (!e.body.cookie || e.body.node != broker_->node_id()) continue;
     auto it = pending_.find(e.body.cookie);
-    if (it == pending_.end() || it->second.room != &room || it->second.kind == EventKind::join)
+    if (it == pending_.end()) continue;
+    // Only what was sent can have run; and a node restarted under the same
+    // --node-id counts cookies from 1 again, so an older life's event must
+    // not pass for this one's.
+    const PendingEvent& pe = it->second;
+    bool sent = pe.state == PendingEvent::State::sent || pe.state == PendingEvent::State::uncertain;
+    if (!sent || pe.room != &room || pe.kind == EventKind::join ||
+        pe.kind != event_kind(e.body.kind) || pe.nick != e.body.nick || pe.text != e.body.text)
       continue;
-    Connection* c = target(it->second.target);
+    Connection* c = target(pe.target);
     if (c && c->phase == Phase::websocket && room.ring().holds(e.id)) {
       enqueue(*c, room.ring().at(e.id));
       ++metrics_.events_out;
