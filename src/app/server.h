@@ -149,6 +149,7 @@ class Server {
     uint8_t attempts = 0;
     std::vector<BlockRef> prefix;  // a resume's events older than the ring (JoinAsk::prefix)
     uint64_t prefix_first = 0;
+    uint64_t numbered = 0;  // its id, once Redis answered (in the room's epoch then)
   };
   struct RoomsAsk {
     TurnBatch::Target target;
@@ -170,13 +171,16 @@ class Server {
   void on_resume_prefix(uint64_t cookie, std::span<const FeedEvent> events, bool ok);
   void publish_waiting(std::string_view room);
   void fail_pending(uint64_t cookie, std::optional<ChatError> error);
-  void on_broker_published(uint64_t cookie, PublishStatus st);
+  void on_broker_published(uint64_t cookie, PublishStatus st, uint64_t id);
   void on_broker_live(std::string_view room);
   void on_broker_event(std::string_view room, const FeedEvent& e);
   void on_broker_synced(const RoomSnapshot& s);
+  static bool numbered_before(const PendingEvent& pe, const RoomSnapshot& s, bool same_epoch);
   void restart_members(Room& room, std::span<const MemberId> dropped);
-  void welcome_admitted(Room& room);
-  void settle_numbered(Room& room, std::span<const FeedEvent> recent);
+  void settle_pending(Room& room, const RoomSnapshot& s, bool same_epoch);
+  uint64_t id_among(std::span<const FeedEvent> events, uint64_t cookie,
+                    const PendingEvent& pe) const;
+  void admit(uint64_t cookie, PendingEvent& pe);
   static JoinAsk ask_of(const PendingEvent& pe);
   void list_rooms(Connection& c, std::string_view ref);
   void read_page(Connection& c, const Outcome& out);

@@ -72,8 +72,8 @@ void Server::start_broker() {
     static_cast<Server*>(s)->on_broker_event(room, e);
   };
   h.live = [](void* s, std::string_view room) { static_cast<Server*>(s)->on_broker_live(room); };
-  h.published = [](void* s, uint64_t cookie, PublishStatus st) {
-    static_cast<Server*>(s)->on_broker_published(cookie, st);
+  h.published = [](void* s, uint64_t cookie, PublishStatus st, uint64_t id) {
+    static_cast<Server*>(s)->on_broker_published(cookie, st, id);
   };
   h.rooms = [](void* s, uint64_t cookie, std::span<const ListedRoom> rooms, bool ok) {
     static_cast<Server*>(s)->on_broker_rooms(cookie, rooms, ok);
@@ -218,12 +218,13 @@ void Server::fail_pending(uint64_t cookie, std::optional<ChatError> error) {
   pending_.erase(it);
 }
 
-void Server::on_broker_published(uint64_t cookie, PublishStatus st) {
+void Server::on_broker_published(uint64_t cookie, PublishStatus st, uint64_t id) {
   auto it = pending_.find(cookie);
   if (it == pending_.end()) return;  // its event came back first
   PendingEvent& pe = it->second;
   switch (st) {
     case PublishStatus::ok:
+      pe.numbered = id;  // a rebuild of the room before it comes back settles it
       return;
     case PublishStatus::lost:
       // It may have run: its event then comes from the room's log when the
@@ -319,46 +320,24 @@ void Server::on_broker_synced(const RoomSnapshot& s) {
     past_.push_back({event_kind(e.body.kind), e.id, e.body.ts, std::string(e.body.nick),
                      std::string(e.body.text)});
   }
-  // A join of this node's that is numbered but not back yet, and that the
-  // snapshot lists, ran: its event is older than the snapshot and will
-  // never come, so the snapshot's word is its answer.
+  // What this node proposed and Redis numbered before the snapshot never
+  // comes back as an event: the snapshot is its answer. A join among them
+  // whose member it lists ran, and so did one whose answer was lost.
+  const bool same_epoch = s.epoch == room->epoch();
   joining_.clear();
   for (const auto& [cookie, pe] : pending_) {
-    if (pe.room == room && pe.kind == EventKind::join && pe.state != PendingEvent::State::waiting &&
-        pe.state != PendingEvent::State::reading)
+    if (pe.room != room || pe.kind != EventKind::join) continue;
+    if (pe.state == PendingEvent::State::uncertain || numbered_before(pe, s, same_epoch))
       joining_.push_back(pe.member);
   }
   std::vector<MemberId> dropped;
   engine_.sync_room(room, s.epoch, s.last_id, s.oldest, synced_, joining_, past_, &dropped);
   if (s.reset) restart_members(*room, dropped);
-  if (!joining_.empty()) welcome_admitted(*room);
-  settle_numbered(*room, s.recent);
+  settle_pending(*room, s, same_epoch);
 }
 
-// A msg or leave of this node's that the snapshot's events hold ran: its
-// event is older than the snapshot and will never come back, and sending it
-// again would make it twice. Its sender gets its copy (a leaver is no
-// member to get it otherwise).
-void Server::settle_numbered(Room& room, std::span<const FeedEvent> recent) {
-  for (const FeedEvent& e : recent) {
-    if (!e.body.cookie || e.body.node != broker_->node_id()) continue;
-    auto it = pending_.find(e.body.cookie);
-    if (it == pending_.end()) continue;
-    // Only what was sent can have run; and a node restarted under the same
-    // --node-id counts cookies from 1 again, so an older life's event must
-    // not pass for this one's.
-    const PendingEvent& pe = it->second;
-    bool sent = pe.state == PendingEvent::State::sent || pe.state == PendingEvent::State::uncertain;
-    if (!sent || pe.room != &room || pe.kind == EventKind::join ||
-        pe.kind != event_kind(e.body.kind) || pe.nick != e.body.nick || pe.text != e.body.text)
-      continue;
-    Connection* c = target(pe.target);
-    if (c && c->phase == Phase::websocket && room.ring().holds(e.id)) {
-      enqueue(*c, room.ring().at(e.id));
-      ++metrics_.events_out;
-    }
-    fail_pending(e.body.cookie, std::nullopt);
-  }
+bool Server::numbered_before(const PendingEvent& pe, const RoomSnapshot& s, bool same_epoch) {
+  return pe.numbered != 0 && same_epoch && pe.numbered <= s.last_id;
 }
 
 // The room's history as its members knew it is gone: each starts again,
@@ -387,30 +366,79 @@ void Server::restart_members(Room& room, std::span<const MemberId> dropped) {
   }
 }
 
-// The joins a room's snapshot took in (sync_room's `joining`) get their
-// welcome and history as if their events had come; the other members heard
-// of them in the snapshot.
-void Server::welcome_admitted(Room& room) {
+// This node's proposals for `room` that its snapshot answers:
+// - a join the snapshot took in (sync_room's `joining`) gets its welcome
+//   and history, as if its event had come;
+// - one numbered before the snapshot ran: a msg or leave is done and its
+//   sender gets its copy; a join whose member the snapshot no longer lists
+//   was let go since, and is refused (`unavailable`: the client joins again).
+//   One whose answer was lost ran if the snapshot's events hold it (by its
+//   cookie, kind, nick and text: a node restarted under the same --node-id
+//   counts cookies from 1 again); if not, it is sent again once live.
+// - one numbered in an epoch Redis no longer has was lost with it: refused
+//   (`unavailable`), or for a leave owed by a connection gone, sent again.
+void Server::settle_pending(Room& room, const RoomSnapshot& s, bool same_epoch) {
   for (auto it = pending_.begin(); it != pending_.end();) {
+    const uint64_t cookie = it->first;
     PendingEvent& pe = it->second;
-    bool admitted = pe.room == &room && pe.kind == EventKind::join &&
-                    std::find(joining_.begin(), joining_.end(), pe.member) != joining_.end() &&
-                    std::any_of(room.members().begin(), room.members().end(),
-                                [&](const Member& m) { return m.id == pe.member; });
-    if (!admitted) {
-      ++it;
+    ++it;  // what is settled leaves the table
+    if (pe.room != &room || pe.state == PendingEvent::State::waiting ||
+        pe.state == PendingEvent::State::reading)
+      continue;
+    const bool listed = std::any_of(room.members().begin(), room.members().end(),
+                                    [&](const Member& m) { return m.id == pe.member; });
+    if (pe.kind == EventKind::join &&
+        std::find(joining_.begin(), joining_.end(), pe.member) != joining_.end() && listed) {
+      admit(cookie, pe);
       continue;
     }
-    NumberedEvent e{&room, EventKind::join, 0, 0, pe.member, pe.nick, {}, ask_of(pe)};
-    Applied a = engine_.welcome_admitted(e);
-    Connection* c = target(pe.target);
-    if (c && c->phase == Phase::websocket) {
-      enqueue(*c, std::move(a.welcome));
-      for (const BlockRef& b : a.replay) enqueue(*c, b);
-      metrics_.replayed_events += a.replay.size();
+    uint64_t id = numbered_before(pe, s, same_epoch) ? pe.numbered : 0;
+    if (!id && pe.state == PendingEvent::State::uncertain) id = id_among(s.recent, cookie, pe);
+    if (id) {
+      if (pe.kind == EventKind::join) {
+        fail_pending(cookie, ChatError::unavailable);
+        continue;
+      }
+      Connection* c = target(pe.target);
+      if (c && c->phase == Phase::websocket && room.ring().holds(id)) {
+        enqueue(*c, room.ring().at(id));
+        ++metrics_.events_out;
+      }
+      fail_pending(cookie, std::nullopt);
+    } else if (pe.numbered && !same_epoch) {
+      if (!pe.owed) {
+        fail_pending(cookie, ChatError::unavailable);
+        continue;
+      }
+      pe.numbered = 0;
+      pe.state = PendingEvent::State::waiting;  // published again once the room is live
     }
-    it = pending_.erase(it);
   }
+}
+
+// The id of `pe`'s event among a snapshot's events, 0 if they do not hold it.
+uint64_t Server::id_among(std::span<const FeedEvent> events, uint64_t cookie,
+                          const PendingEvent& pe) const {
+  for (const FeedEvent& e : events) {
+    if (e.body.cookie == cookie && e.body.node == broker_->node_id() &&
+        event_kind(e.body.kind) == pe.kind && e.body.nick == pe.nick && e.body.text == pe.text)
+      return e.id;
+  }
+  return 0;
+}
+
+// A join the snapshot took in: its welcome and history, as apply() gives
+// them; the other members heard of it in the snapshot.
+void Server::admit(uint64_t cookie, PendingEvent& pe) {
+  NumberedEvent e{pe.room, EventKind::join, 0, 0, pe.member, pe.nick, {}, ask_of(pe)};
+  Applied a = engine_.welcome_admitted(e);
+  Connection* c = target(pe.target);
+  if (c && c->phase == Phase::websocket) {
+    enqueue(*c, std::move(a.welcome));
+    for (const BlockRef& b : a.replay) enqueue(*c, b);
+    metrics_.replayed_events += a.replay.size();
+  }
+  pending_.erase(cookie);
 }
 
 // What a join asked for, as its proposal had it.

@@ -523,7 +523,7 @@ void Broker::on_published(uint64_t cookie, const redisReply* r) {
         break;
     }
   }
-  hooks_.published(hooks_.app, cookie, st);
+  hooks_.published(hooks_.app, cookie, st, st == PublishStatus::ok ? res.id : 0);
 }
 
 void Broker::resync(std::string_view room) {

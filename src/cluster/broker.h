@@ -94,7 +94,10 @@ struct BrokerHooks {
   // The room has caught up with Redis: proposals for it may be published,
   // and a publish whose answer was lost before this point never ran.
   void (*live)(void* app, std::string_view room) = nullptr;
-  void (*published)(void* app, uint64_t cookie, PublishStatus status) = nullptr;
+  // The answer to publish(): `id` is the event's when ok (its epoch is the
+  // one published with), 0 otherwise. Answers come in the order sent, each
+  // before the snapshot of a sync sent after it.
+  void (*published)(void* app, uint64_t cookie, PublishStatus status, uint64_t id) = nullptr;
   // The answer to list_rooms(): ok false if Redis failed to answer.
   void (*rooms)(void* app, uint64_t cookie, std::span<const ListedRoom> rooms, bool ok) = nullptr;
   // The answer to read_page(): the room's epoch and oldest kept id, and the

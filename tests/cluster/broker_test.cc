@@ -81,7 +81,7 @@ BrokerHooks hooks(Recorder& r) {
   h.live = [](void* a, std::string_view room) {
     static_cast<Recorder*>(a)->log.push_back("live " + std::string(room));
   };
-  h.published = [](void* a, uint64_t cookie, PublishStatus st) {
+  h.published = [](void* a, uint64_t cookie, PublishStatus st, uint64_t) {
     auto& r = *static_cast<Recorder*>(a);
     r.published.push_back({cookie, st});
     if (st == PublishStatus::resync && r.resync_on_resync && !r.pending_room.empty())

@@ -511,3 +511,58 @@ def test_nodes_reach_redis_over_a_unix_socket(unix_redis, start_chatd):
     a, _, _ = join(n1.port, "a")
     b, _, ev = join(n2.port, "b")
     assert a.recv_json() == ev
+
+
+def test_what_a_room_s_rebuild_catches_in_flight_is_answered_by_the_snapshot(start_chatd, redis):
+    """A msg and a join that Redis numbers while their node is about to
+    rebuild the room: their events are older than the snapshot and never
+    come, so the snapshot is their answer. While n2 is stopped: b (on n2)
+    sends a msg and a new client c asks to join, n2's subscription is cut,
+    and a on n1 sends more than the log keeps. When n2 wakes it reads b's
+    msg and c's join first (they arrived first) and publishes them, then
+    finds its subscription gone and, catching up, the log trimmed past its
+    last id: the room is rebuilt from a snapshot that holds both."""
+    args = ("--redis", redis.url, "--node-timeout", "30", "--rate", "0", "--retain-events", "20")
+    n1 = start_chatd(*args, "--node-id", "n1")
+    n2 = start_chatd(*args, "--node-id", "n2")
+    for n in (n1, n2):
+        assert n.wait_stderr(rb"cluster: serving", WAIT), n.stderr()
+    a, _, _ = join(n1.port, "a")
+    b, _, ev = join(n2.port, "b")
+    assert a.recv_json() == ev
+    c = WsClient.open(n2.port)
+    names = {cl.get("name"): cl["id"] for cl in client_list(redis.port)}
+    n2.send_signal(signal.SIGSTOP)
+    try:
+        b.send_json({"type": "msg", "room": "lobby", "msg": "said while n2 sleeps"})
+        c.send_json({"type": "join", "room": "lobby", "nick": "c", "history": 10, "ref": "j"})
+        assert command(redis.port, "CLIENT", "KILL", "ID", names["chatd:n2:subscriptions"]) == b":1"
+        for k in range(30):
+            a.send_json({"type": "msg", "room": "lobby", "msg": f"while n2 sleeps {k}"})
+        sent = events(a, 30)
+        assert [e["type"] for e in sent] == ["msg"] * 30, sent
+    finally:
+        n2.send_signal(signal.SIGCONT)
+    # c is welcomed from the snapshot, with the history up to its last id.
+    w = c.recv_json()
+    assert w["type"] == "welcome" and w["ref"] == "j", w
+    assert sorted(w["users"]) == ["a", "b", "c"], w
+    history = [c.recv_json() for _ in range(10)]
+    assert [e["id"] for e in history] == list(range(w["last_id"] - 9, w["last_id"] + 1)), history
+    # b starts again in the rebuilt room and gets its own msg, once.
+    wb = b.recv_json()
+    assert wb["type"] == "welcome" and wb["resumed"] is False, wb
+    own = b.recv_json()
+    assert own["msg"] == "said while n2 sleeps" and own["id"] <= wb["last_id"], own
+    # c is a member like any other: what it says reaches both nodes, once, next in order.
+    c.send_json({"type": "msg", "room": "lobby", "msg": "made it"})
+    mine = c.recv_json()
+    assert mine["msg"] == "made it" and mine["id"] > w["last_id"], mine
+    assert b.recv_json() == mine
+    # n1 saw both as they were numbered (in either order: two sockets), then c's msg.
+    seen = [a.recv_json() for _ in range(3)]
+    by_what = {e.get("msg") or e.get("event"): e for e in seen[:2]}
+    assert sorted(by_what) == ["join", "said while n2 sleeps"], seen
+    assert by_what["said while n2 sleeps"] == own and by_what["join"]["nick"] == "c", seen
+    assert seen[2] == mine
+    assert n2.wait_stderr(rb"starts again", WAIT), n2.stderr()
