@@ -250,7 +250,7 @@ class Server {
   std::vector<uint64_t> live_cookies_;                           // scratch for on_broker_live
   std::vector<ChatEngine::SyncedMember> synced_;                 // scratch for on_broker_synced
   std::vector<PastEvent> past_;                                  // scratch for on_broker_synced
-  std::vector<MemberId> joining_;                                // scratch for on_broker_synced
+  std::vector<MemberId> joining_, admitted_;                     // scratch for on_broker_synced
   std::vector<BlockRef> page_blocks_;                            // scratch for on_broker_page
   std::vector<BlockSlice> page_answer_;                          // scratch for on_broker_page
 

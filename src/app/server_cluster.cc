@@ -331,7 +331,9 @@ void Server::on_broker_synced(const RoomSnapshot& s) {
       joining_.push_back(pe.member);
   }
   std::vector<MemberId> dropped;
-  engine_.sync_room(room, s.epoch, s.last_id, s.oldest, synced_, joining_, past_, &dropped);
+  admitted_.clear();
+  engine_.sync_room(room, s.epoch, s.last_id, s.oldest, synced_, joining_, past_, &dropped,
+                    &admitted_);
   if (s.reset) restart_members(*room, dropped);
   settle_pending(*room, s, same_epoch);
 }
@@ -345,7 +347,7 @@ bool Server::numbered_before(const PendingEvent& pe, const RoomSnapshot& s, bool
 // joining again. Joins the snapshot took in get their own welcome.
 void Server::restart_members(Room& room, std::span<const MemberId> dropped) {
   for (const Member& m : room.members()) {
-    if (m.id == kNoMember || std::find(joining_.begin(), joining_.end(), m.id) != joining_.end())
+    if (m.id == kNoMember || std::find(admitted_.begin(), admitted_.end(), m.id) != admitted_.end())
       continue;
     Connection& c = slot(uint32_t(m.id));
     if (c.phase != Phase::websocket || token_of(c) != m.id) continue;
@@ -367,7 +369,7 @@ void Server::restart_members(Room& room, std::span<const MemberId> dropped) {
 }
 
 // This node's proposals for `room` that its snapshot answers:
-// - a join the snapshot took in (sync_room's `joining`) gets its welcome
+// - a join the snapshot took in (sync_room's `admitted`) gets its welcome
 //   and history, as if its event had come;
 // - one numbered before the snapshot ran: a msg or leave is done and its
 //   sender gets its copy; a join whose member the snapshot no longer lists
@@ -385,10 +387,8 @@ void Server::settle_pending(Room& room, const RoomSnapshot& s, bool same_epoch) 
     if (pe.room != &room || pe.state == PendingEvent::State::waiting ||
         pe.state == PendingEvent::State::reading)
       continue;
-    const bool listed = std::any_of(room.members().begin(), room.members().end(),
-                                    [&](const Member& m) { return m.id == pe.member; });
     if (pe.kind == EventKind::join &&
-        std::find(joining_.begin(), joining_.end(), pe.member) != joining_.end() && listed) {
+        std::find(admitted_.begin(), admitted_.end(), pe.member) != admitted_.end()) {
       admit(cookie, pe);
       continue;
     }

@@ -326,7 +326,8 @@ Applied ChatEngine::apply_external(const NumberedEvent& e, int64_t mono_ms) {
 
 void ChatEngine::sync_room(Room* r, std::string_view epoch, uint64_t last_id, uint64_t oldest,
                            std::span<const SyncedMember> members, std::span<const MemberId> joining,
-                           std::span<const PastEvent> recent, std::vector<MemberId>* dropped) {
+                           std::span<const PastEvent> recent, std::vector<MemberId>* dropped,
+                           std::vector<MemberId>* admitted) {
   std::vector<Member> next;
   next.reserve(members.size());
   for (const SyncedMember& m : members) {
@@ -340,6 +341,7 @@ void ChatEngine::sync_room(Room* r, std::string_view epoch, uint64_t last_id, ui
         auto held = nicks_.find(nick_key(m.nick));
         bool ours = held != nicks_.end() && held->second.id == m.id;
         next.push_back(Member{m.id, ours ? held->second.nick : make_nick(m.nick)});
+        if (admitted) admitted->push_back(m.id);
       }
       // Any other is a member this node no longer has (a connection gone
       // with its leave on the way): its leave finds no one.

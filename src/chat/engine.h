@@ -145,12 +145,14 @@ class ChatEngine {
   // events (oldest first). Members of
   // this node that the snapshot lacks are no members any more; they are
   // appended to `dropped` (their sessions still list the room). Members of
-  // this node with a join in flight (`joining`) that the snapshot lists are
-  // members now: their join ran, and its event, older than the snapshot,
-  // will never come. The app gives each its welcome (welcome_admitted).
+  // this node with a join in flight (`joining`) that the snapshot lists,
+  // and that were not members here, are members now: their join ran, and
+  // its event, older than the snapshot, will never come. They are appended
+  // to `admitted`; the app gives each its welcome (welcome_admitted).
   void sync_room(Room* r, std::string_view epoch, uint64_t last_id, uint64_t oldest,
                  std::span<const SyncedMember> members, std::span<const MemberId> joining,
-                 std::span<const PastEvent> recent, std::vector<MemberId>* dropped);
+                 std::span<const PastEvent> recent, std::vector<MemberId>* dropped,
+                 std::vector<MemberId>* admitted = nullptr);
 
   // The welcome (and history, following e.ask) of a local join that a
   // room's snapshot took in (sync_room's `joining`), as apply() would give

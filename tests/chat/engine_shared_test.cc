@@ -275,15 +275,18 @@ TEST_F(SharedSync, AJoinInFlightThatTheSnapshotListsIsWelcomed) {
   // this node listed with no join in flight (id 5) is none of ours any more.
   std::vector<ChatEngine::SyncedMember> members = {
       {kNoMember, "bob"}, {1, "alice"}, {2, "carol"}, {3, "dave"}, {5, "gone"}};
-  std::vector<MemberId> joining = {3, 4};
+  // alice (1) joining again while her leave is in flight is a member here
+  // already: she is kept, not taken in.
+  std::vector<MemberId> joining = {1, 3, 4};
   std::vector<PastEvent> recent = {
       {EventKind::msg, 49, test::kWall, "bob", "before"},
       {EventKind::join, 50, test::kWall, "dave", ""},
   };
-  std::vector<MemberId> dropped;
-  c.engine.sync_room(r, "e2", 50, 49, members, joining, recent, &dropped);
+  std::vector<MemberId> dropped, admitted;
+  c.engine.sync_room(r, "e2", 50, 49, members, joining, recent, &dropped, &admitted);
   c.restarted("dev");
   EXPECT_TRUE(dropped.empty());
+  EXPECT_EQ(admitted, (std::vector<MemberId>{3}));
   EXPECT_EQ(nicks(*r), (std::vector<std::string>{"bob@remote", "alice", "carol", "dave"}));
   EXPECT_EQ(r->local_members(), 3u);
 
