@@ -178,8 +178,7 @@ class Server {
   static bool numbered_before(const PendingEvent& pe, const RoomSnapshot& s, bool same_epoch);
   void restart_members(Room& room, std::span<const MemberId> dropped);
   void settle_pending(Room& room, const RoomSnapshot& s, bool same_epoch);
-  uint64_t id_among(std::span<const FeedEvent> events, uint64_t cookie,
-                    const PendingEvent& pe) const;
+  static bool is_own_event(const PendingEvent& pe, const FeedEvent& e);
   void admit(uint64_t cookie, PendingEvent& pe);
   static JoinAsk ask_of(const PendingEvent& pe);
   void list_rooms(Connection& c, std::string_view ref);
@@ -251,6 +250,7 @@ class Server {
   std::vector<ChatEngine::SyncedMember> synced_;                 // scratch for on_broker_synced
   std::vector<PastEvent> past_;                                  // scratch for on_broker_synced
   std::vector<MemberId> joining_, admitted_;                     // scratch for on_broker_synced
+  std::vector<std::pair<uint64_t, uint64_t>> ran_;               // scratch: (cookie, id) settled
   std::vector<BlockRef> page_blocks_;                            // scratch for on_broker_page
   std::vector<BlockSlice> page_answer_;                          // scratch for on_broker_page
 

@@ -375,11 +375,18 @@ void Server::restart_members(Room& room, std::span<const MemberId> dropped) {
 //   sender gets its copy; a join whose member the snapshot no longer lists
 //   was let go since, and is refused (`unavailable`: the client joins again).
 //   One whose answer was lost ran if the snapshot's events hold it (by its
-//   cookie, kind, nick and text: a node restarted under the same --node-id
-//   counts cookies from 1 again); if not, it is sent again once live.
+//   cookie, kind, nick and text); if not, it is sent again once live.
 // - one numbered in an epoch Redis no longer has was lost with it: refused
 //   (`unavailable`), or for a leave owed by a connection gone, sent again.
 void Server::settle_pending(Room& room, const RoomSnapshot& s, bool same_epoch) {
+  ran_.clear();  // answers lost, of proposals the snapshot's events hold: one walk of them
+  for (const FeedEvent& e : s.recent) {
+    if (!e.body.cookie || e.body.node != broker_->node_id()) continue;
+    auto it = pending_.find(e.body.cookie);
+    if (it != pending_.end() && it->second.state == PendingEvent::State::uncertain &&
+        is_own_event(it->second, e))
+      ran_.push_back({it->first, e.id});
+  }
   for (auto it = pending_.begin(); it != pending_.end();) {
     const uint64_t cookie = it->first;
     PendingEvent& pe = it->second;
@@ -393,7 +400,11 @@ void Server::settle_pending(Room& room, const RoomSnapshot& s, bool same_epoch) 
       continue;
     }
     uint64_t id = numbered_before(pe, s, same_epoch) ? pe.numbered : 0;
-    if (!id && pe.state == PendingEvent::State::uncertain) id = id_among(s.recent, cookie, pe);
+    if (!id && pe.state == PendingEvent::State::uncertain) {
+      auto found =
+          std::find_if(ran_.begin(), ran_.end(), [&](auto& r) { return r.first == cookie; });
+      if (found != ran_.end()) id = found->second;
+    }
     if (id) {
       if (pe.kind == EventKind::join) {
         fail_pending(cookie, ChatError::unavailable);
@@ -416,15 +427,11 @@ void Server::settle_pending(Room& room, const RoomSnapshot& s, bool same_epoch) 
   }
 }
 
-// The id of `pe`'s event among a snapshot's events, 0 if they do not hold it.
-uint64_t Server::id_among(std::span<const FeedEvent> events, uint64_t cookie,
-                          const PendingEvent& pe) const {
-  for (const FeedEvent& e : events) {
-    if (e.body.cookie == cookie && e.body.node == broker_->node_id() &&
-        event_kind(e.body.kind) == pe.kind && e.body.nick == pe.nick && e.body.text == pe.text)
-      return e.id;
-  }
-  return 0;
+// Whether `e`, of this node and with pe's cookie, is pe's event: a node
+// restarted under the same --node-id counts cookies from 1 again, so an
+// event of its earlier life must not pass for this one's.
+bool Server::is_own_event(const PendingEvent& pe, const FeedEvent& e) {
+  return event_kind(e.body.kind) == pe.kind && e.body.nick == pe.nick && e.body.text == pe.text;
 }
 
 // A join the snapshot took in: its welcome and history, as apply() gives
