@@ -261,6 +261,10 @@ void Broker::unwatch(std::string_view room) {
   if (it == feeds_.end()) return;
   feeds_.erase(it);
   if (sub_.state() == RedisState::ready) (void)sub_.unsubscribe(channel_of(room));
+  // Every member of this node has left (the app unwatches only then): the
+  // reaper need not walk this room for it. Not done while Redis is away:
+  // the room then stays in the node's rooms, as harmless as before.
+  if (registered_) (void)run_script(Sent::forget, 0, {}, {"forget", options_.node_id, room});
 }
 
 bool Broker::live(std::string_view room) const {
@@ -437,6 +441,7 @@ void Broker::on_reply(void* self, const redisReply* r) {
       b.on_page(e.cookie, r);
       break;
     case Sent::release:
+    case Sent::forget:
       break;
     case Sent::bye:
       b.bye_pending_ = false;

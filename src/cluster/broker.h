@@ -174,7 +174,7 @@ class Broker {
   const RedisClient& subscriptions() const { return sub_; }
 
  private:
-  enum class Sent : uint8_t { load, beat, pub, sync, page, rooms, release, bye };
+  enum class Sent : uint8_t { load, beat, pub, sync, page, rooms, release, forget, bye };
   struct Expect {
     Sent kind;
     uint64_t cookie = 0;

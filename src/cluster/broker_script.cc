@@ -24,6 +24,9 @@ namespace {
 //   bye  node retain       This node leaves the cluster: reaps itself.
 //   rooms                  {room, users, last_id, ...}: the 100 busiest.
 //   release node token key Frees a nick if this holder still has it.
+//   forget node room       Takes the room out of the node's rooms (those the
+//                          reaper walks) if none of its members is in it.
+//                          Returns 1 if it did.
 constexpr std::string_view kScript = R"lua(
 local op = ARGV[1]
 local function K(room, what) return 'chatd:{' .. room .. '}:' .. what end
@@ -196,6 +199,15 @@ if op == 'release' then
     redis.call('SREM', 'chatd:node:' .. ARGV[2] .. ':nicks', ARGV[4])
   end
   return 1
+end
+
+if op == 'forget' then
+  local node, room = ARGV[2], ARGV[3]
+  for _, v in ipairs(redis.call('HVALS', K(room, 'members'))) do
+    local _, _, _, vnode = string.find(v, '^(%d+) (%S+) ')
+    if vnode == node then return 0 end
+  end
+  return redis.call('SREM', 'chatd:node:' .. node .. ':rooms', room)
 end
 
 return redis.error_reply('ERR unknown chatd operation')

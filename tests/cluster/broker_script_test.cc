@@ -599,7 +599,7 @@ TEST_F(BrokerScriptSyncTest, ReapingKeepsTheRetainCap) {
   EXPECT_EQ(show(cmd({"LLEN", "chatd:{r}:log"}).get()), "2");
 }
 
-// ---- rooms, release ----
+// ---- rooms, release, forget ----
 
 TEST_F(BrokerScriptTest, RoomsListsTheBusiestFirst) {
   room_with_node("quiet");
@@ -642,6 +642,26 @@ TEST_F(BrokerScriptTest, ReleaseFreesOnlyTheHoldersNick) {
   EXPECT_EQ(smembers("chatd:node:n1:nicks"), "[]");
   // Releasing a nick nobody holds is harmless.
   EXPECT_EQ(op({"release", "n1", "5", "bob"}), "1");
+}
+
+TEST_F(BrokerScriptTest, ForgetTakesOutOnlyARoomWithNoneOfTheNodesMembers) {
+  room_with_node();
+  ASSERT_EQ(beat("n2", true), "[ok|2|0]");
+  ASSERT_EQ(pub("r", "E1", 'j', "n1", "5", "bob", "bob"), "[1|E1]");
+  ASSERT_EQ(pub("r", "E1", 'j', "n2", "6", "ann", "ann"), "[2|E1]");
+  ASSERT_EQ(smembers("chatd:node:n1:rooms"), "[r]");
+  // bob is still in: the reaper must still find him should n1 die.
+  EXPECT_EQ(op({"forget", "n1", "r"}), "0");
+  EXPECT_EQ(smembers("chatd:node:n1:rooms"), "[r]");
+  ASSERT_EQ(pub("r", "E1", 'l', "n1", "5", "bob", "bob"), "[3|E1]");
+  // Another node's member (ann on n2) does not keep the room in n1's rooms.
+  EXPECT_EQ(op({"forget", "n1", "r"}), "1");
+  EXPECT_EQ(smembers("chatd:node:n1:rooms"), "[]");
+  EXPECT_EQ(smembers("chatd:node:n2:rooms"), "[r]");
+  EXPECT_EQ(op({"forget", "n1", "r"}), "0") << "forgetting twice is harmless";
+  // A join afterwards puts the room back.
+  ASSERT_EQ(pub("r", "E1", 'j', "n1", "7", "cy", "cy"), "[4|E1]");
+  EXPECT_EQ(smembers("chatd:node:n1:rooms"), "[r]");
 }
 
 }  // namespace

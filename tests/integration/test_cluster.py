@@ -467,9 +467,16 @@ def test_a_node_follows_a_room_only_while_it_has_members_there(start_chatd, redi
     n1 = start_node(start_chatd, redis, "n1")
     a, _, _ = join(n1.port, "a", room="dev")
     wait_for(lambda: numsub(redis.port, "chatd:{dev}") == 1, "n1 to follow dev")
+
+    def in_reapers_list():
+        return command(redis.port, "SISMEMBER", "chatd:node:n1:rooms", "dev") == b":1"
+
+    assert in_reapers_list()
     a.send_json({"type": "leave", "room": "dev"})
     assert a.recv_json()["event"] == "leave"
     wait_for(lambda: numsub(redis.port, "chatd:{dev}") == 0, "n1 to stop following dev", n1)
+    # Nor is the room left in the rooms the reaper would walk for n1.
+    wait_for(lambda: not in_reapers_list(), "n1 to forget dev", n1)
 
 
 def numsub(port, channel):
