@@ -125,6 +125,7 @@ class Server {
   // Sends what applying e produced: the welcome and replay to its joiner c,
   // the event to every member (a msg joins the current run).
   void send_applied(const NumberedEvent& e, Connection* c, Applied& a);
+  void send_welcome(Connection& c, Applied& a);
   void fan_out(const Room& room, std::span<const BlockRef> events);
   void add_to_run(const Room& room, BlockRef event);
   void fan_out_run();

@@ -202,17 +202,20 @@ void Server::send_applied(const NumberedEvent& e, Connection* c, Applied& a) {
   if (e.kind == EventKind::msg) return add_to_run(*e.room, std::move(a.event));
   fan_out_run();  // whatever follows a run goes after it, as it was numbered
   bool to_origin = c && c->phase == Phase::websocket;
-  if (a.welcome && to_origin) {
-    enqueue(*c, std::move(a.welcome));
-    for (const BlockRef& b : a.replay) enqueue(*c, b);
-    metrics_.replayed_events += a.replay.size();
-  }
+  if (a.welcome && to_origin) send_welcome(*c, a);
   fan_out(*e.room, {&a.event, 1});
   // A leave asked for is sent to the leaver too, who is no member any more.
   if (e.kind == EventKind::leave && to_origin) {
     enqueue(*c, a.event);
     ++metrics_.events_out;
   }
+}
+
+// A joiner's welcome, then its replay (PROTOCOL.md order, before its join event).
+void Server::send_welcome(Connection& c, Applied& a) {
+  enqueue(c, std::move(a.welcome));
+  for (const BlockRef& b : a.replay) enqueue(c, b);
+  metrics_.replayed_events += a.replay.size();
 }
 
 // One reference to each framed block for every local member: no copy and

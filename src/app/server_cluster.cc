@@ -440,11 +440,7 @@ void Server::admit(uint64_t cookie, PendingEvent& pe) {
   NumberedEvent e{pe.room, EventKind::join, 0, 0, pe.member, pe.nick, {}, ask_of(pe)};
   Applied a = engine_.welcome_admitted(e);
   Connection* c = target(pe.target);
-  if (c && c->phase == Phase::websocket) {
-    enqueue(*c, std::move(a.welcome));
-    for (const BlockRef& b : a.replay) enqueue(*c, b);
-    metrics_.replayed_events += a.replay.size();
-  }
+  if (c && c->phase == Phase::websocket) send_welcome(*c, a);
   pending_.erase(cookie);
 }
 
