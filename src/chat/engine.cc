@@ -271,14 +271,13 @@ Applied ChatEngine::apply(const NumberedEvent& e, int64_t mono_ms) {
   --room.in_flight;
   room.last_used_ms = mono_ms;
   const bool local_join = e.kind == EventKind::join && e.member != kNoMember;
-  auto held = local_join ? nicks_.find(nick_key(e.nick)) : nicks_.end();
-  if (held != nicks_.end() && held->second.id != e.member) held = nicks_.end();
+  NickHold* held = local_join ? hold_of(e.nick, e.member) : nullptr;
   Applied out;
-  out.event = room.apply(e, ring_limits_, held != nicks_.end() ? held->second.nick : BlockRef());
+  out.event = room.apply(e, ring_limits_, held ? held->nick : BlockRef());
   ++counters_.events;
   if (e.kind == EventKind::join) ++counters_.memberships;
   if (e.kind == EventKind::leave && counters_.memberships > 0) --counters_.memberships;
-  if (local_join) welcome_joined(room, e, e.id - 1, out);
+  if (local_join) welcome_joined(room, e, e.id - 1, held, out);
   maybe_idle(&room);
   return out;
 }
@@ -288,18 +287,23 @@ Applied ChatEngine::welcome_admitted(const NumberedEvent& e) {
   assert(room.in_flight > 0);
   --room.in_flight;
   Applied out;
-  welcome_joined(room, e, room.last_id(), out);
+  welcome_joined(room, e, room.last_id(), hold_of(e.nick, e.member), out);
   return out;
 }
 
-void ChatEngine::welcome_joined(Room& room, const NumberedEvent& e, uint64_t last, Applied& out) {
+ChatEngine::NickHold* ChatEngine::hold_of(std::string_view nick, MemberId id) {
+  auto it = nicks_.find(nick_key(nick));
+  return it != nicks_.end() && it->second.id == id ? &it->second : nullptr;
+}
+
+void ChatEngine::welcome_joined(Room& room, const NumberedEvent& e, uint64_t last, NickHold* held,
+                                Applied& out) {
   const JoinAsk& ask = e.ask;
   bool resumable = ask.has_since && ask.epoch == room.epoch() && ask.since <= last &&
                    (ask.since == last || room.oldest_available() <= ask.since + 1);
   // From now on the nick is held until the connection ends, whatever
   // becomes of its later joins (see drop()).
-  auto held = nicks_.find(nick_key(e.nick));
-  if (held != nicks_.end() && held->second.id == e.member) held->second.joined = true;
+  if (held) held->joined = true;
   replay_.clear();
   if (resumable) {
     collect(room, ask.since, last + 1, limits_.max_replay, replay_);
@@ -338,9 +342,8 @@ void ChatEngine::sync_room(Room* r, std::string_view epoch, uint64_t last_id, ui
       if (it != r->members().end()) {
         next.push_back(*it);
       } else if (std::find(joining.begin(), joining.end(), m.id) != joining.end()) {
-        auto held = nicks_.find(nick_key(m.nick));
-        bool ours = held != nicks_.end() && held->second.id == m.id;
-        next.push_back(Member{m.id, ours ? held->second.nick : make_nick(m.nick)});
+        NickHold* held = hold_of(m.nick, m.id);
+        next.push_back(Member{m.id, held ? held->nick : make_nick(m.nick)});
         if (admitted) admitted->push_back(m.id);
       }
       // Any other is a member this node no longer has (a connection gone

@@ -234,9 +234,14 @@ class ChatEngine {
   // `before`) from the ring and the events ask.prefix brought from the
   // broker, when the ring alone (already in out) fell short.
   void with_prefix(const Room& r, const JoinAsk& ask, uint64_t before, std::vector<BlockRef>& out);
+  struct NickHold;
+  // The hold of `nick`, if member `id` is its holder.
+  NickHold* hold_of(std::string_view nick, MemberId id);
   // apply()'s part for a local join: the welcome and replay of a member
-  // who joined `room` when its newest event was `last`.
-  void welcome_joined(Room& room, const NumberedEvent& e, uint64_t last, Applied& out);
+  // who joined `room` when its newest event was `last` (`held`: its nick's
+  // hold, if it is the holder).
+  void welcome_joined(Room& room, const NumberedEvent& e, uint64_t last, NickHold* held,
+                      Applied& out);
 
   ChatLimits limits_;
   RingLimits ring_limits_;
